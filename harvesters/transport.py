@@ -1,0 +1,179 @@
+"""HTTP plumbing shared by harvesters: a clock, a rate limit, secret masking, offline snapshots.
+
+Offline snapshots
+-----------------
+An offline harvest reads the dataset's recorded responses from a folder (``spec.snapshot_dir``)
+instead of the network. :func:`file_session` returns a ``requests.Session`` whose
+:class:`FileAdapter` answers every ``http://`` and ``https://`` request with the file
+``directory / snapshot_filename(params)``, so the harvester runs exactly the same code online and
+offline. The file holds the raw body the source sent (a snapshot may add top-level keys of its
+own, such as ``"_opendata": {...}`` provenance, which parsers ignore).
+
+A snapshot's name is built from the request, never from the order of requests::
+
+    <model>_<domain>_<var>_<th>[_<param>-<value>...].json
+
+- ``model``: the ``model`` query parameter (``data``, ``th``, ``turvar``), or the URL's last path
+  segment when there is none (``domain?type=all`` -> ``domain``);
+- then ``domain``, ``var`` and ``th`` when present, in that order; in ``th`` a range colon becomes
+  ``-`` and a list semicolon ``+`` (``123:125`` -> ``123-125``, ``119;124`` -> ``119+124``);
+- then every other parameter, sorted by name, as ``name-value`` (``page-2``, ``turvar-434``);
+- ``key`` and ``lang`` are left out; characters other than letters, digits, ``.``, ``+`` and
+  ``-`` become ``-``.
+
+Examples: ``list?model=data&domain=0000&var=543&th=123:125`` -> ``data_0000_543_123-125.json``;
+``list?model=th&domain=0000&var=543`` -> ``th_0000_543.json`` (its second page
+``th_0000_543_page-2.json``); ``list?model=turvar&domain=0000&var=543`` ->
+``turvar_0000_543.json``. A missing file is answered with HTTP 404 and a body naming the file
+looked for, so the harvest fails loudly instead of silently skipping a window.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.response import HTTPResponse
+
+#: parameters that never name a snapshot (secrets, presentation)
+IGNORED_PARAMS = frozenset({"key", "lang"})
+#: parameters named first, in this order, without their name
+LEADING_PARAMS = ("domain", "var", "th")
+_UNSAFE = re.compile(r"[^A-Za-z0-9.+-]")
+_KEY_IN_URL = re.compile(r"((?:[?&;]|%3F|%26)key(?:=|/|%3D))[^&\s'\"/]*", re.IGNORECASE)
+
+
+class Clock(Protocol):
+    """What harvesters need of time: a monotonic reading and a way to wait."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock (tests inject a fake one that never waits)."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class RateLimiter:
+    """Keep requests at most ``per_second`` apart on average, waiting on the given clock."""
+
+    def __init__(self, clock: Clock, per_second: float):
+        if per_second <= 0:
+            raise ValueError("per_second must be greater than 0")
+        self.clock = clock
+        self.interval = 1.0 / per_second
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        """Sleep until the next request may go out, then mark it as sent."""
+        if self._last is not None:
+            pause = self._last + self.interval - self.clock.monotonic()
+            if pause > 0:
+                self.clock.sleep(pause)
+        self._last = self.clock.monotonic()
+
+
+def mask_secret(text: str, secret: str | None) -> str:
+    """Replace ``key=...`` values and every occurrence of ``secret`` in ``text`` with ``***``."""
+    text = _KEY_IN_URL.sub(r"\1***", text)
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def snapshot_filename(params: Mapping[str, str]) -> str:
+    """Return the snapshot file name of a request with these query parameters (see module doc)."""
+    model = params.get("model")
+    if not model:
+        raise ValueError("a snapshot name needs the request's 'model' parameter")
+    parts = [_safe(model)]
+    for name in LEADING_PARAMS:
+        if params.get(name):
+            parts.append(_safe(params[name]))
+    skip = IGNORED_PARAMS | set(LEADING_PARAMS) | {"model"}
+    for name in sorted(n for n in params if n not in skip):
+        parts.append(f"{_safe(name)}-{_safe(params[name])}")
+    return "_".join(parts) + ".json"
+
+
+def _safe(value: str) -> str:
+    return _UNSAFE.sub("-", str(value).replace(":", "-").replace(";", "+"))
+
+
+def request_params(url: str) -> dict[str, str]:
+    """Return a URL's query parameters, with ``model`` taken from the last path segment if absent."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "model" not in params:
+        segment = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        params["model"] = segment or "index"
+    return params
+
+
+class FileAdapter(BaseAdapter):
+    """Answer requests from snapshot files in ``directory`` (HTTP 404 naming a missing file)."""
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.directory = Path(directory)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        name = snapshot_filename(request_params(request.url or ""))
+        path = self.directory / name
+        if path.is_file():
+            body = path.read_bytes()
+            sniff = body.lstrip()[:1]
+            content_type = "text/html" if sniff == b"<" else "application/json"
+            return _response(request, 200, "OK", body, content_type)
+        message = {
+            "status": "Error",
+            "message": f"no snapshot file {name} in {self.directory} (offline harvest): "
+            "record this response or fix the dataset's years",
+        }
+        body = json.dumps(message).encode("utf-8")
+        return _response(request, 404, "Not Found", body, "application/json")
+
+    def close(self) -> None:
+        """Nothing to release: files are read whole and closed at once."""
+
+
+def _response(
+    request: requests.PreparedRequest, status: int, reason: str, body: bytes, content_type: str
+) -> requests.Response:
+    headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+    response = requests.Response()
+    response.status_code = status
+    response.reason = reason
+    response.headers = CaseInsensitiveDict(headers)
+    response.raw = HTTPResponse(
+        body=io.BytesIO(body), headers=headers, status=status, preload_content=False
+    )
+    response.url = request.url or ""
+    response.request = request
+    response.encoding = "utf-8"
+    return response
+
+
+def file_session(directory: Path) -> requests.Session:
+    """Return a session that answers every request from snapshot files in ``directory``."""
+    session = requests.Session()
+    adapter = FileAdapter(directory)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

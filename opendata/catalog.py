@@ -1,0 +1,176 @@
+"""Load and validate the dataset catalog: one ``datasets/<id>.yaml`` file per dataset.
+
+The contract (more keys are allowed and kept in ``DatasetSpec.extra``)::
+
+    id: inflasi-yoy-provinsi
+    title: Inflasi tahunan (y-on-y) menurut provinsi      # or {id: ..., en: ...}
+    source: bps
+    bps: {domain: "0000", var: 2263, years: "2020-2024"}
+    # optional: description, license, attribution, frequency, tags, dimensions
+
+YAML 1.1 reads an unquoted ``0000`` as the integer 0 (and ``0601`` as an octal number); the
+catalog's loader reads any plain scalar with a leading zero as the text it is, so
+``domain: 0000`` means domain ``"0000"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opendata.exceptions import CatalogError
+
+FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_KNOWN_KEYS = {
+    "id",
+    "title",
+    "source",
+    "description",
+    "license",
+    "attribution",
+    "frequency",
+    "tags",
+    "dimensions",
+}
+
+
+class _CatalogLoader(yaml.SafeLoader):
+    """SafeLoader that keeps leading-zero numbers (``0000``, ``0601``) as text."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    text = loader.construct_scalar(node)
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return text
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_CatalogLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One validated catalog entry."""
+
+    id: str
+    title: Mapping[str, str]  #: {"id": Indonesian title, "en": English title (optional)}
+    source: str
+    query: Mapping[str, Any]  #: the section named after the source, e.g. ``bps:``
+    path: Path
+    description: Mapping[str, str] = field(default_factory=dict)
+    license: str | None = None
+    attribution: str | None = None
+    frequency: str | None = None
+    tags: tuple[str, ...] = ()
+    #: dimension slug overrides, e.g. {"vervar": "jenis_korban", "turvar": "harga"}
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Where the recorded (offline) responses of this dataset live."""
+        return self.path.parent / "snapshots" / self.id
+
+
+def _texts(value: Any, key: str, where: str) -> dict[str, str]:
+    if isinstance(value, str) and value.strip():
+        return {"id": value.strip()}
+    if isinstance(value, Mapping) and value and set(value) <= {"id", "en"}:
+        if all(isinstance(v, str) and v.strip() for v in value.values()) and "id" in value:
+            return {k: v.strip() for k, v in value.items()}
+    raise CatalogError(
+        f"{where}: '{key}' must be a text or a mapping {{id: ..., en: ...}} with an 'id' text"
+    )
+
+
+def _optional_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value.strip() if value else None
+    raise CatalogError(f"{where}: '{key}' must be a text")
+
+
+def parse_spec(raw: Any, path: Path) -> DatasetSpec:
+    """Validate one loaded catalog document; raise CatalogError naming the file and the key."""
+    where = str(path)
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}: a dataset file must be a mapping of keys to values")
+    for key in ("id", "title", "source"):
+        if key not in raw:
+            raise CatalogError(f"{where}: the key '{key}' is missing")
+    dataset_id = raw["id"]
+    if not isinstance(dataset_id, str) or not _ID.match(dataset_id):
+        raise CatalogError(
+            f"{where}: 'id' must be lowercase letters, digits and '-' (got {dataset_id!r})"
+        )
+    if path.suffix == ".yaml" and path.stem != dataset_id:
+        raise CatalogError(f"{where}: the file must be named after its id: {dataset_id}.yaml")
+    source = raw["source"]
+    if not isinstance(source, str) or not source:
+        raise CatalogError(f"{where}: 'source' must name a harvester, e.g. 'bps'")
+    query = raw.get(source)
+    if not isinstance(query, Mapping):
+        raise CatalogError(f"{where}: source '{source}' needs a '{source}:' mapping with its query")
+    frequency = raw.get("frequency")
+    if frequency is not None and frequency not in FREQUENCIES:
+        raise CatalogError(f"{where}: 'frequency' must be one of {', '.join(FREQUENCIES)}")
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise CatalogError(f"{where}: 'tags' must be a list of texts")
+    dimensions = raw.get("dimensions") or {}
+    if not isinstance(dimensions, Mapping) or not all(
+        isinstance(v, str) and _SLUG.match(v) for v in dimensions.values()
+    ):
+        raise CatalogError(
+            f"{where}: 'dimensions' must map a source axis to a slug "
+            "(lowercase letters, digits, '_'), e.g. {vervar: jenis_korban}"
+        )
+    description = raw.get("description")
+    return DatasetSpec(
+        id=dataset_id,
+        title=_texts(raw["title"], "title", where),
+        source=source,
+        query=dict(query),
+        path=path,
+        description=_texts(description, "description", where) if description else {},
+        license=_optional_text(raw, "license", where),
+        attribution=_optional_text(raw, "attribution", where),
+        frequency=frequency,
+        tags=tuple(tags),
+        dimensions=dict(dimensions),
+        extra={k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != source},
+    )
+
+
+def load_spec(path: Path) -> DatasetSpec:
+    """Load and validate one dataset file."""
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_CatalogLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_spec(raw, path)
+
+
+def load_catalog(directory: Path) -> dict[str, DatasetSpec]:
+    """Load every ``*.yaml`` of a catalog folder, validated by the harvester of its source."""
+    from harvesters import get_harvester
+
+    if not directory.is_dir():
+        raise CatalogError(f"the catalog folder {directory} does not exist (OPENDATA_CATALOG_DIR)")
+    specs: dict[str, DatasetSpec] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        spec = load_spec(path)
+        try:
+            harvester = get_harvester(spec.source)
+        except KeyError as exc:
+            raise CatalogError(f"{path}: {exc.args[0]}") from None
+        harvester.validate_spec(spec)
+        specs[spec.id] = spec
+    return specs

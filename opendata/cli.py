@@ -1,0 +1,239 @@
+"""``opendata ...``: the commands people and cron run.
+
+Exit codes: 0 all good, 1 a dataset failed, 2 a usage or configuration error, 75 another
+harvest holds the lock (EX_TEMPFAIL: cron may simply try again later).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+
+from opendata.catalog import load_catalog
+from opendata.config import load_settings
+from opendata.exceptions import ConfigurationError, LockHeld, OpendataError
+from opendata.filters import (
+    check_dimensions,
+    period_bounds,
+    require_dataset,
+    resolve_regions,
+    split_codes,
+)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 75
+
+log = logging.getLogger("opendata")
+
+
+class Context:
+    """Settings and the store engine, made once per command."""
+
+    def __init__(self):
+        self.settings = load_settings()
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from opendata.store import make_engine
+
+            self._engine = make_engine(self.settings.DATABASE_URL)
+        return self._engine
+
+    def catalog(self):
+        return load_catalog(self.settings.CATALOG_DIR)
+
+    def require_current_schema(self) -> None:
+        from opendata.store.engine import current_revision, head_revision
+
+        if current_revision(self.engine) != head_revision(self.engine):
+            raise ConfigurationError(
+                "the store's schema is not up to date: run `opendata db upgrade` first"
+            )
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Harvest and export the open statistics of Kalimantan Selatan."""
+    try:
+        ctx.obj = Context()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    logging.basicConfig(
+        level=getattr(logging, ctx.obj.settings.LOG_LEVEL, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Manage the store."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Create the store or migrate it to the newest schema (safe to repeat)."""
+    from opendata.regions import RegionIndex
+    from opendata.store import upgrade
+    from opendata.store.writer import sync_regions
+
+    upgrade(obj.engine)
+    with obj.engine.begin() as conn:
+        sync_regions(conn, RegionIndex.reference())
+    click.echo(f"store is up to date: {obj.engine.url.render_as_string(hide_password=True)}")
+
+
+def _select_specs(obj: Context, dataset_ids: Sequence[str], all_: bool):
+    if bool(dataset_ids) == all_:
+        raise click.UsageError("name the datasets to harvest, or pass --all (not both)")
+    catalog = obj.catalog()
+    if all_:
+        return list(catalog.values())
+    unknown = [d for d in dataset_ids if d not in catalog]
+    if unknown:
+        raise click.UsageError(
+            f"not in the catalog: {', '.join(unknown)} (known: {', '.join(sorted(catalog))})"
+        )
+    return [catalog[d] for d in dataset_ids]
+
+
+def _describe(outcome) -> str:
+    if outcome.status == "failed":
+        return f"{outcome.dataset_id}: FAILED: {outcome.error}"
+    counts = outcome.counts
+    return (
+        f"{outcome.dataset_id}: {outcome.status} (added {counts.added}, changed "
+        f"{counts.changed}, unchanged {counts.unchanged})"
+    )
+
+
+@cli.command()
+@click.argument("dataset_ids", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Harvest every dataset of the catalog.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Read each dataset's recorded responses (datasets/snapshots/<id>/), not the network.",
+)
+@click.pass_obj
+def harvest(obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: bool) -> None:
+    """Sync datasets from their sources into the store (safe to repeat, e.g. from cron)."""
+    from opendata.harvest import Runner
+
+    try:
+        specs = _select_specs(obj, dataset_ids, all_)
+        obj.require_current_schema()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    runner = Runner(obj.engine, obj.settings, offline=offline)
+
+    def report(outcome) -> None:
+        line = _describe(outcome)
+        if outcome.status == "failed":
+            log.error(line)
+        else:
+            log.info(line)
+        for message in outcome.messages:
+            log.info("%s: %s", outcome.dataset_id, message)
+
+    try:
+        if sys.stderr.isatty() and len(specs) > 1:
+            with click.progressbar(length=len(specs), label="Harvesting", file=sys.stderr) as bar:
+
+                def advance(outcome) -> None:
+                    report(outcome)
+                    bar.update(1)
+
+                outcomes = runner.run(specs, on_done=advance)
+        else:
+            outcomes = runner.run(specs, on_done=report)
+    except LockHeld as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    failed = [o for o in outcomes if o.status == "failed"]
+    click.echo(
+        f"harvested {len(outcomes) - len(failed)} of {len(outcomes)} datasets"
+        + (f"; failed: {', '.join(o.dataset_id for o in failed)}" if failed else ""),
+        err=True,
+    )
+    if any(o.configuration_error for o in failed):
+        sys.exit(EXIT_USAGE)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
+    dims: dict[str, list[str]] = {}
+    for item in values:
+        slug, sep, codes = item.partition("=")
+        if not sep or not slug or not codes:
+            raise click.BadParameter(f"{item!r}: use --dim <dimension>=<code>[,<code>]")
+        dims.setdefault(slug, []).extend(split_codes([codes]))
+    return dims
+
+
+@cli.command()
+@click.argument("dataset_id")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Region code(s) in any code system (6371, 63.71); repeat or comma-separate.",
+)
+@click.option(
+    "--from",
+    "from_",
+    help="Keep periods starting on or after this one (2020, 2020-03, 2020-Q1, 2020-S2).",
+)
+@click.option("--to", "to", help="Keep periods ending by the end of this one.")
+@click.option("--dim", "dims", multiple=True, help="Dimension filter <dimension>=<code>[,<code>].")
+@click.pass_obj
+def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
+    """Write a dataset's observations as CSV to standard output."""
+    from opendata.formats.csv import write_csv
+    from opendata.store import queries
+    from opendata.store.writer import load_region_index
+
+    wanted = _parse_dims(dims)
+    try:
+        obj.require_current_schema()
+        start, end = period_bounds(from_, to, names=("--from", "--to"))
+        with obj.engine.connect() as conn:
+            require_dataset(conn, dataset_id)
+            codes = resolve_regions(load_region_index(conn), split_codes(regions), "--region")
+            dimensions = queries.dataset_dimensions(conn, dataset_id)
+            check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
+            query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)
+            chunks = write_csv(
+                dataset_id,
+                [d.slug for d in dimensions],
+                queries.iter_observations(conn, query),
+                queries.series_dimensions(conn, dataset_id),
+            )
+            out = sys.stdout.buffer
+            for chunk in chunks:
+                out.write(chunk.encode("utf-8"))
+            out.flush()
+    except OpendataError as exc:
+        _fail(str(exc))
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli(prog_name="opendata")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""CSV of observations: RFC 4180, comma-separated, ``.`` decimals, UTF-8 without BOM.
+
+Columns: ``dataset, region_code, region_name, period``, then ``<id>_code, <id>`` for each
+dimension of the dataset, then ``value, unit, flag, note``. Values are written as the exact
+decimal text the source sent. Text cells that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return) get a leading apostrophe; numeric values
+such as ``-0.47`` are never touched.
+
+The writer is a generator of text chunks, so the API can stream it and the command line can
+write it to a file without holding the whole table in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from opendata.store.queries import ObservationRow
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_ROWS = 1000
+
+
+def neutralize(text: str | None) -> str:
+    """A text cell made safe from spreadsheet formula injection."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def header(dimensions: Sequence[str]) -> list[str]:
+    columns = ["dataset", "region_code", "region_name", "period"]
+    for slug in dimensions:
+        columns += [f"{slug}_code", slug]
+    return columns + ["value", "unit", "flag", "note"]
+
+
+def write_csv(
+    dataset_id: str,
+    dimensions: Sequence[str],
+    rows: Iterable[ObservationRow],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+) -> Iterator[str]:
+    """Yield the CSV text of ``rows`` in chunks; ``dimensions`` are the dataset's slugs."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow(header(dimensions))
+    dataset_cell = neutralize(dataset_id)
+    empty: Mapping[str, tuple[str, str]] = {}
+    dim_cells: dict[int, list[str]] = {}
+    count = 0
+    for row in rows:
+        cells = dim_cells.get(row.series_id)
+        if cells is None:
+            values = series_dimensions.get(row.series_id, empty)
+            cells = []
+            for slug in dimensions:
+                code, label = values.get(slug, ("", ""))
+                cells += [neutralize(code), neutralize(label)]
+            dim_cells[row.series_id] = cells
+        out.writerow(
+            [
+                dataset_cell,
+                row.region_code,
+                neutralize(row.region_name),
+                row.period,
+                *cells,
+                row.value_text or "",
+                neutralize(row.unit),
+                neutralize(row.flag),
+                neutralize(row.note),
+            ]
+        )
+        count += 1
+        if count == CHUNK_ROWS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            count = 0
+    yield buffer.getvalue()

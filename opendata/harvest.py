@@ -1,0 +1,198 @@
+"""The harvest runner: one lock, then each dataset fetched, parsed and written in one transaction.
+
+A dataset that fails leaves its observations, indicators, dimensions and regions exactly as they
+were (its transaction rolls back); the payloads it fetched and its run-log row are still kept,
+and the other datasets go on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+
+from harvesters import get_harvester
+from harvesters.base import Payload
+from harvesters.exceptions import HarvestError, SourceConfigurationError
+from opendata.catalog import DatasetSpec
+from opendata.exceptions import LockHeld
+from opendata.regions import RegionIndex
+from opendata.store import schema as t
+from opendata.store import writer
+
+log = logging.getLogger(__name__)
+
+#: the key of the harvest lock among PostgreSQL's advisory locks (any constant bigint)
+PG_LOCK_KEY = 0x6F70656E64617461  # "opendata"
+
+
+@dataclass
+class Outcome:
+    """What happened to one dataset in a harvest."""
+
+    dataset_id: str
+    run_id: int
+    status: str  # ok | no-data | failed
+    counts: writer.WriteCounts = field(default_factory=writer.WriteCounts)
+    error: str | None = None
+    messages: list[str] = field(default_factory=list)
+    configuration_error: bool = False
+
+
+class HarvestLock:
+    """One harvest at a time per store, also across hosts.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own (released by the server
+    if the process dies). SQLite: an exclusive ``flock`` on ``<database>.harvest-lock`` beside the
+    database file (released by the kernel if the process dies).
+    """
+
+    def __init__(self, engine: Engine, timeout: float = 0, poll: float = 1.0):
+        self.engine = engine
+        self.timeout = timeout
+        self.poll = poll
+        self._connection = None
+        self._file = None
+
+    def _try(self) -> bool:
+        if self.engine.dialect.name == "postgresql":
+            if self._connection is None:
+                self._connection = self.engine.connect()
+            got = self._connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": PG_LOCK_KEY}
+            ).scalar()
+            self._connection.commit()
+            return bool(got)
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return True
+        if self._file is None:
+            self._file = open(
+                Path(database).resolve().with_name(Path(database).name + ".harvest-lock"), "a"
+            )  # noqa: SIM115
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self._try():
+            if time.monotonic() >= deadline:
+                self.release()
+                raise LockHeld(
+                    "another harvest holds the store's harvest lock; try again when it has "
+                    "finished (or raise OPENDATA_LOCK_TIMEOUT to wait for it)"
+                )
+            time.sleep(self.poll)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            self._file.close()  # closing the file releases the flock
+            self._file = None
+
+    def __enter__(self) -> HarvestLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class Runner:
+    """Harvest catalog datasets into the store behind ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Mapping[str, Any],
+        *,
+        offline: bool = False,
+        session: Any = None,
+        clock: Any = None,
+        reference: RegionIndex | None = None,
+    ):
+        self.engine = engine
+        self.settings = settings
+        self.offline = offline
+        self.session = session
+        self.clock = clock
+        self.reference = reference or RegionIndex.reference()
+        self.batch = uuid.uuid4().hex
+
+    def run(
+        self,
+        specs: Iterable[DatasetSpec],
+        on_done: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Harvest ``specs`` in order under the harvest lock; raise LockHeld if it is taken."""
+        with HarvestLock(self.engine, timeout=self.settings.get("LOCK_TIMEOUT", 0)):
+            with self.engine.begin() as conn:
+                writer.sync_regions(conn, self.reference)
+            outcomes = []
+            for spec in specs:
+                outcome = self.harvest(spec)
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome)
+            return outcomes
+
+    def _keep(self, run_id: int) -> Callable[[Payload], None]:
+        def keep(payload: Payload) -> None:
+            with self.engine.begin() as conn:
+                writer.save_payload(conn, run_id, payload)
+
+        return keep
+
+    def harvest(self, spec: DatasetSpec) -> Outcome:
+        """Fetch, parse and write one dataset; a failure is recorded, never raised."""
+        with self.engine.begin() as conn:
+            run_id = writer.start_run(conn, self.batch, spec.id, self.offline)
+        outcome = Outcome(spec.id, run_id, "failed")
+        try:
+            harvester_cls = get_harvester(spec.source)
+            harvester = harvester_cls(
+                self.settings, session=self.session, clock=self.clock, offline=self.offline
+            )
+            payloads = harvester.fetch(spec, self._keep(run_id))
+            with self.engine.connect() as conn:
+                regions = writer.load_region_index(conn, self.reference)
+            result = harvester.parse(spec, payloads, regions)
+            outcome.messages = list(result.messages)
+            with self.engine.begin() as conn:
+                if result.no_data:
+                    outcome.status = "no-data"
+                else:
+                    known = set(conn.execute(select(t.region.c.code)).scalars())
+                    outcome.counts = writer.write_dataset(
+                        conn, spec, harvester_cls.title, result, run_id, known
+                    )
+                    outcome.status = "ok"
+                writer.finish_run(
+                    conn, run_id, outcome.status, outcome.counts, messages=outcome.messages
+                )
+        except Exception as exc:  # noqa: BLE001 - one dataset's failure must not stop the others
+            outcome.status = "failed"
+            outcome.counts = writer.WriteCounts()
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            outcome.configuration_error = isinstance(exc, SourceConfigurationError)
+            if not isinstance(exc, HarvestError | writer.WriteError):
+                log.exception("unexpected error while harvesting %s", spec.id)
+            with self.engine.begin() as conn:
+                writer.finish_run(
+                    conn, run_id, "failed", error=outcome.error, messages=outcome.messages
+                )
+        return outcome

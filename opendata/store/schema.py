@@ -1,0 +1,229 @@
+"""The normalized store: tables and their relations (SQLAlchemy Core).
+
+source -> dataset -> indicator -> series -> observation. A *series* is one (indicator, region,
+dimension values) combination; its dimension values are rows of ``series_dimension``, so filters
+on a dimension join a small table instead of scanning observations. An *observation* is one period
+of a series.
+
+Values are stored twice: ``value_text`` is the exact decimal text the source sent (served as is),
+``value_num`` a double for sorting and range filters only. SQLAlchemy's ``Numeric`` would go
+through REAL on SQLite and lose digits, so it is not used for values.
+
+Nothing is deleted by a harvest: a cell that vanishes upstream keeps its row; ``withdrawn_run_id``
+and ``observation_revision`` hold withdrawals and the values a change replaced.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+source = Table(
+    "source",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("url", Text),
+)
+
+dataset = Table(
+    "dataset",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("source_id", ForeignKey("source.id"), nullable=False),
+    Column("title_id", Text, nullable=False),
+    Column("title_en", Text),
+    Column("description_id", Text),
+    Column("description_en", Text),
+    Column("license", Text),
+    Column("attribution", Text),
+    Column("frequency", String(20)),
+    Column("tags", Text),  # JSON list
+    Column("query", Text, nullable=False),  # JSON: the catalog's source section
+    Column("source_last_update", DateTime),
+    Column("last_run_id", Integer),  # the last harvest run that succeeded
+    Column("changed_run_id", Integer),  # the last harvest run that changed its data
+)
+
+indicator = Table(
+    "indicator",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("dataset.id"), nullable=False),
+    Column("code", String(80), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("unit", Text),
+    Column("decimals", Integer),
+    Column("definition", Text),
+    Column("notes", Text),
+    Column("subject", Text),
+    Column("source_ref", Text),
+    Column("source_last_update", DateTime),
+    UniqueConstraint("dataset_id", "code"),
+)
+
+region = Table(
+    "region",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(16), index=True),
+    Column("bps_name", Text),
+    Column("kemendagri_code", String(16)),
+    Column("origin", String(16), nullable=False),  # reference | harvest
+    Column("added_run_id", Integer),
+)
+
+region_alias = Table(
+    "region_alias",
+    metadata,
+    Column("alias", String(16), primary_key=True),
+    Column("system", String(16), primary_key=True),
+    Column("code", ForeignKey("region.code"), nullable=False),
+)
+
+dimension = Table(
+    "dimension",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("dataset.id"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("dataset_id", "slug"),
+)
+
+dimension_value = Table(
+    "dimension_value",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dimension_id", ForeignKey("dimension.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("is_total", Boolean, nullable=False, default=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("dimension_id", "code"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("dataset.id"), nullable=False),
+    Column("indicator_id", ForeignKey("indicator.id"), nullable=False),
+    Column("region_code", ForeignKey("region.code"), nullable=False),
+    # canonical dimension key: "slug=code|slug=code" in dimension order, "" without dimensions
+    Column("dims_key", Text, nullable=False),
+    UniqueConstraint("indicator_id", "region_code", "dims_key"),
+    Index("ix_series_dataset_region", "dataset_id", "region_code"),
+)
+
+series_dimension = Table(
+    "series_dimension",
+    metadata,
+    Column("series_id", ForeignKey("series.id"), primary_key=True),
+    Column("dimension_id", ForeignKey("dimension.id"), primary_key=True),
+    Column("value_id", ForeignKey("dimension_value.id"), nullable=False),
+    Index("ix_series_dimension_value", "value_id", "series_id"),
+)
+
+observation = Table(
+    "observation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_id", ForeignKey("series.id"), nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("value_text", String(64)),  # the exact decimal text the source sent
+    Column("value_num", Float),  # for sorting and range filters only
+    Column("flag", String(16)),
+    Column("note", Text),
+    Column("first_seen_run_id", Integer, nullable=False),
+    Column("last_changed_run_id", Integer, nullable=False),
+    Column("withdrawn_run_id", Integer),
+    UniqueConstraint("series_id", "period"),
+    Index("ix_observation_series_start", "series_id", "period_start"),
+)
+
+observation_revision = Table(
+    "observation_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("observation_id", ForeignKey("observation.id"), nullable=False, index=True),
+    Column("run_id", Integer, nullable=False),  # the run that replaced these values
+    Column("value_text", String(64)),
+    Column("flag", String(16)),
+    Column("note", Text),
+)
+
+raw_payload = Table(
+    "raw_payload",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("content_type", Text),
+    Column("size", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),  # zlib-compressed
+    Column("first_fetched_at", DateTime, nullable=False),
+)
+
+fetch = Table(
+    "fetch",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("harvest_run.id"), nullable=False, index=True),
+    Column("payload_id", ForeignKey("raw_payload.id"), nullable=False),
+    Column("url", Text, nullable=False),  # with secrets masked
+    Column("params", Text, nullable=False),  # JSON, secrets removed
+    Column("status", Integer, nullable=False),
+    Column("fetched_at", DateTime, nullable=False),
+)
+
+harvest_run = Table(
+    "harvest_run",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch", String(32), nullable=False),  # one `opendata harvest` invocation
+    Column("dataset_id", String(80), nullable=False, index=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False),  # running | ok | no-data | failed
+    Column("offline", Boolean, nullable=False, default=False),
+    Column("added", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("log", Text),  # messages for the operator, one a line
+)
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)

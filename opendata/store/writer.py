@@ -1,0 +1,554 @@
+"""The store's only writer: regions, payloads, runs and one dataset's harvest in a transaction.
+
+Every function takes a ``Connection`` inside the caller's transaction; the runner decides what
+commits together. Nothing here deletes data: a cell missing from a new harvest keeps its row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+
+from harvesters.base import Dimension, Indicator, ParseResult, Payload
+from opendata.catalog import DatasetSpec
+from opendata.periods import parse_period
+from opendata.regions import RegionIndex
+from opendata.store import schema as t
+
+
+class WriteError(Exception):
+    """Records that cannot be stored as they are (a duplicate cell, an unknown region)."""
+
+
+@dataclass
+class WriteCounts:
+    """What one dataset's write did to its observations."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    metadata_changed: bool = False
+
+    @property
+    def data_changed(self) -> bool:
+        return bool(self.added or self.changed or self.metadata_changed)
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo (both stores keep naive UTC timestamps)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive(moment: datetime) -> datetime:
+    """A timestamp as naive UTC (aware ones are converted)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def value_text(value: Decimal | None) -> str | None:
+    """The decimal as positional text (``Decimal("1E+5")`` -> ``"100000"``), digits kept."""
+    if value is None:
+        return None
+    text = str(value)
+    return format(value, "f") if "E" in text else text
+
+
+# -- store metadata -----------------------------------------------------------------------------
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(t.store_meta.c.value).where(t.store_meta.c.key == key)).scalar()
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    if get_meta(conn, key) is None:
+        conn.execute(insert(t.store_meta).values(key=key, value=value))
+    else:
+        conn.execute(update(t.store_meta).where(t.store_meta.c.key == key).values(value=value))
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Advance the store's data version (the API's ETags and caches key on it)."""
+    version = int(get_meta(conn, "data_version") or 0) + 1
+    set_meta(conn, "data_version", str(version))
+    return version
+
+
+# -- regions ------------------------------------------------------------------------------------
+
+
+def sync_regions(conn: Connection, index: RegionIndex) -> bool:
+    """Bring the store's reference regions and aliases in line with ``index``.
+
+    Cheap when nothing changed: a checksum of the reference is kept in ``store_meta``.
+    Regions that harvests added are left alone.
+    """
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "level": r.level,
+            "parent_code": r.parent,
+            "bps_name": r.bps_name,
+            "kemendagri_code": r.kemendagri_code,
+            "origin": "reference",
+        }
+        for r in index
+    ]
+    aliases = [{"alias": a.alias, "system": a.system, "code": a.code} for a in index.aliases]
+    checksum = hashlib.sha256(
+        json.dumps([rows, aliases], sort_keys=True).encode("utf-8")
+    ).hexdigest()
+    if get_meta(conn, "regions_checksum") == checksum:
+        return False
+    existing = {row.code: row for row in conn.execute(select(t.region))}
+    new_rows = []
+    for row in rows:
+        old = existing.get(row["code"])
+        if old is None:
+            new_rows.append(row)
+        elif any(getattr(old, k) != v for k, v in row.items()):
+            conn.execute(update(t.region).where(t.region.c.code == row["code"]).values(**row))
+    if new_rows:
+        conn.execute(insert(t.region), new_rows)
+    have = {(a.alias, a.system) for a in conn.execute(select(t.region_alias))}
+    conn.execute(t.region_alias.delete())
+    if aliases:
+        conn.execute(insert(t.region_alias), aliases)
+    set_meta(conn, "regions_checksum", checksum)
+    if new_rows or have != {(a["alias"], a["system"]) for a in aliases}:
+        bump_data_version(conn)
+    return True
+
+
+def load_region_index(conn: Connection, reference: RegionIndex | None = None) -> RegionIndex:
+    """The reference plus the regions harvests added to the store (districts, new regencies)."""
+    from opendata.regions import RegionInfo
+
+    reference = reference or RegionIndex.reference()
+    added = [
+        RegionInfo(r.code, r.name, r.level, r.parent_code, r.bps_name, r.kemendagri_code)
+        for r in conn.execute(select(t.region).where(t.region.c.origin == "harvest"))
+    ]
+    return reference.with_regions(added) if added else reference
+
+
+# -- runs and payloads --------------------------------------------------------------------------
+
+
+def start_run(conn: Connection, batch: str, dataset_id: str, offline: bool) -> int:
+    return conn.execute(
+        insert(t.harvest_run).values(
+            batch=batch,
+            dataset_id=dataset_id,
+            started_at=utcnow(),
+            status="running",
+            offline=offline,
+            added=0,
+            changed=0,
+            unchanged=0,
+        )
+    ).inserted_primary_key[0]
+
+
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    status: str,
+    counts: WriteCounts | None = None,
+    error: str | None = None,
+    messages: Sequence[str] = (),
+) -> None:
+    counts = counts or WriteCounts()
+    conn.execute(
+        update(t.harvest_run)
+        .where(t.harvest_run.c.id == run_id)
+        .values(
+            finished_at=utcnow(),
+            status=status,
+            added=counts.added,
+            changed=counts.changed,
+            unchanged=counts.unchanged,
+            error=error,
+            log="\n".join(messages) or None,
+        )
+    )
+
+
+def save_payload(conn: Connection, run_id: int, payload: Payload) -> int:
+    """Keep a fetched body (stored once per content hash) and the fetch that brought it."""
+    digest = hashlib.sha256(payload.body).hexdigest()
+    payload_id = conn.execute(
+        select(t.raw_payload.c.id).where(t.raw_payload.c.sha256 == digest)
+    ).scalar()
+    if payload_id is None:
+        payload_id = conn.execute(
+            insert(t.raw_payload).values(
+                sha256=digest,
+                content_type=payload.content_type,
+                size=len(payload.body),
+                body=zlib.compress(payload.body, 6),
+                first_fetched_at=payload.fetched_at.replace(tzinfo=None),
+            )
+        ).inserted_primary_key[0]
+    conn.execute(
+        insert(t.fetch).values(
+            run_id=run_id,
+            payload_id=payload_id,
+            url=payload.url,
+            params=json.dumps(dict(payload.params), sort_keys=True),
+            status=payload.status,
+            fetched_at=payload.fetched_at.replace(tzinfo=None),
+        )
+    )
+    return payload_id
+
+
+def load_payloads(conn: Connection, run_id: int) -> list[Payload]:
+    """The payloads a run fetched, in fetch order, ready to be parsed again offline."""
+    query = (
+        select(t.fetch, t.raw_payload.c.body, t.raw_payload.c.content_type)
+        .join(t.raw_payload, t.raw_payload.c.id == t.fetch.c.payload_id)
+        .where(t.fetch.c.run_id == run_id)
+        .order_by(t.fetch.c.id)
+    )
+    return [
+        Payload(
+            url=row.url,
+            body=zlib.decompress(row.body),
+            status=row.status,
+            content_type=row.content_type or "",
+            fetched_at=row.fetched_at.replace(tzinfo=UTC),
+            params=json.loads(row.params),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+# -- one dataset --------------------------------------------------------------------------------
+
+
+def _upsert(
+    conn: Connection, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[Any, bool]:
+    """Insert or update the row identified by ``key``; return its primary key and if it changed."""
+    where = [table.c[k] == v for k, v in key.items()]
+    row = conn.execute(select(table).where(*where)).first()
+    if row is None:
+        result = conn.execute(insert(table).values(**key, **values))
+        return result.inserted_primary_key[0], True
+    pk = row[0]
+    changes = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if changes:
+        conn.execute(update(table).where(*where).values(**changes))
+    return pk, bool(changes)
+
+
+def _write_dataset_row(conn, spec: DatasetSpec, source_title: str, last_update) -> bool:
+    _, source_changed = _upsert(conn, t.source, {"id": spec.source}, {"title": source_title})
+    _, changed = _upsert(
+        conn,
+        t.dataset,
+        {"id": spec.id},
+        {
+            "source_id": spec.source,
+            "title_id": spec.title["id"],
+            "title_en": spec.title.get("en"),
+            "description_id": spec.description.get("id"),
+            "description_en": spec.description.get("en"),
+            "license": spec.license,
+            "attribution": spec.attribution,
+            "frequency": spec.frequency,
+            "tags": json.dumps(list(spec.tags)),
+            "query": json.dumps(dict(spec.query), sort_keys=True, default=str),
+            "source_last_update": last_update,
+        },
+    )
+    return source_changed or changed
+
+
+def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator]):
+    ids, changed = {}, False
+    for ind in indicators:
+        ids[ind.code], row_changed = _upsert(
+            conn,
+            t.indicator,
+            {"dataset_id": dataset_id, "code": ind.code},
+            {
+                "name": ind.name,
+                "unit": ind.unit,
+                "decimals": ind.decimals,
+                "definition": ind.definition,
+                "notes": ind.notes,
+                "subject": ind.subject,
+                "source_ref": ind.source_ref,
+                "source_last_update": ind.source_last_update,
+            },
+        )
+        changed = changed or row_changed
+    return ids, changed
+
+
+def _write_dimensions(conn, dataset_id: str, dimensions: Sequence[Dimension]):
+    """Upsert dimensions and values; return {slug: dimension id}, {(slug, code): value id}."""
+    dim_ids, value_ids, changed = {}, {}, False
+    for position, dim in enumerate(dimensions):
+        dim_ids[dim.id], row_changed = _upsert(
+            conn,
+            t.dimension,
+            {"dataset_id": dataset_id, "slug": dim.id},
+            {"label": dim.label, "position": position},
+        )
+        changed = changed or row_changed
+        for value_position, value in enumerate(dim.values):
+            value_ids[dim.id, value.code], value_changed = _upsert(
+                conn,
+                t.dimension_value,
+                {"dimension_id": dim_ids[dim.id], "code": value.code},
+                {"label": value.label, "is_total": value.is_total, "position": value_position},
+            )
+            changed = changed or value_changed
+    return dim_ids, value_ids, changed
+
+
+def _write_regions(conn, result: ParseResult, known: set[str], run_id: int) -> bool:
+    new = [r for r in result.regions if r.code not in known]
+    if new:
+        conn.execute(
+            insert(t.region),
+            [
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level,
+                    "parent_code": r.parent,
+                    "origin": "harvest",
+                    "added_run_id": run_id,
+                }
+                for r in new
+            ],
+        )
+        known.update(r.code for r in new)
+    return bool(new)
+
+
+def dims_key(dimensions: tuple[tuple[str, str], ...]) -> str:
+    """The canonical text of a series' dimension values: ``slug=code|slug=code``."""
+    return "|".join(f"{slug}={code}" for slug, code in dimensions)
+
+
+def _write_series(conn, dataset_id, records, indicator_ids, dim_ids, value_ids) -> dict:
+    """Create the series the records need; return {(indicator code, region, dims): series id}."""
+    existing = {
+        (row.indicator_id, row.region_code, row.dims_key): row.id
+        for row in conn.execute(
+            select(
+                t.series.c.id, t.series.c.indicator_id, t.series.c.region_code, t.series.c.dims_key
+            ).where(t.series.c.dataset_id == dataset_id)
+        )
+    }
+    wanted: dict[tuple, tuple] = {}
+    for record in records:
+        key = (record.indicator, record.region, record.dimensions)
+        if key not in wanted:
+            wanted[key] = (indicator_ids[record.indicator], record.region, dims_key(key[2]))
+    missing = {k: v for k, v in wanted.items() if v not in existing}
+    for key, (indicator_id, region_code, dkey) in missing.items():
+        series_id = conn.execute(
+            insert(t.series).values(
+                dataset_id=dataset_id,
+                indicator_id=indicator_id,
+                region_code=region_code,
+                dims_key=dkey,
+            )
+        ).inserted_primary_key[0]
+        existing[indicator_id, region_code, dkey] = series_id
+        if key[2]:
+            conn.execute(
+                insert(t.series_dimension),
+                [
+                    {
+                        "series_id": series_id,
+                        "dimension_id": dim_ids[slug],
+                        "value_id": value_ids[slug, code],
+                    }
+                    for slug, code in key[2]
+                ],
+            )
+    return {key: existing[ids] for key, ids in wanted.items()}
+
+
+def _existing_observations(conn, dataset_id: str) -> dict:
+    query = (
+        select(
+            t.observation.c.series_id,
+            t.observation.c.period,
+            t.observation.c.id,
+            t.observation.c.value_text,
+            t.observation.c.flag,
+            t.observation.c.note,
+            t.observation.c.withdrawn_run_id,
+        )
+        .join(t.series, t.series.c.id == t.observation.c.series_id)
+        .where(t.series.c.dataset_id == dataset_id)
+    )
+    return {(row[0], row[1]): row[2:] for row in conn.execute(query)}
+
+
+def _same_value(old: str | None, new: Decimal | None, new_text: str | None) -> bool:
+    if old == new_text:
+        return True
+    if old is None or new is None:
+        return False
+    return Decimal(old) == new  # 7.1 and 7.10 are the same figure
+
+
+def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteCounts:
+    counts = WriteCounts()
+    existing = _existing_observations(conn, dataset_id)
+    periods: dict[str, Any] = {}
+    seen: set[tuple[int, str]] = set()
+    inserts, updates, revisions = [], [], []
+    for record in records:
+        series_id = series_ids[record.indicator, record.region, record.dimensions]
+        key = (series_id, record.period)
+        if key in seen:
+            raise WriteError(
+                f"two cells for {record.indicator}/{record.region}/{record.period} "
+                f"{dims_key(record.dimensions) or '(no dimensions)'}"
+            )
+        seen.add(key)
+        text = value_text(record.value)
+        old = existing.get(key)
+        if old is None:
+            period = periods.get(record.period) or periods.setdefault(
+                record.period, parse_period(record.period)
+            )
+            inserts.append(
+                (
+                    series_id,
+                    record.period,
+                    period.start,
+                    period.end,
+                    text,
+                    None if record.value is None else float(record.value),
+                    record.flag,
+                    record.note,
+                    run_id,
+                    run_id,
+                )
+            )
+            continue
+        obs_id, old_text, old_flag, old_note, withdrawn = old
+        if (
+            _same_value(old_text, record.value, text)
+            and old_flag == record.flag
+            and old_note == record.note
+            and withdrawn is None
+        ):
+            counts.unchanged += 1
+            continue
+        updates.append(
+            {
+                "b_id": obs_id,
+                "value_text": text,
+                "value_num": None if record.value is None else float(record.value),
+                "flag": record.flag,
+                "note": record.note,
+                "last_changed_run_id": run_id,
+                "withdrawn_run_id": None,
+            }
+        )
+        revisions.append(
+            {
+                "observation_id": obs_id,
+                "run_id": run_id,
+                "value_text": old_text,
+                "flag": old_flag,
+                "note": old_note,
+            }
+        )
+    if inserts:
+        columns = (
+            "series_id",
+            "period",
+            "period_start",
+            "period_end",
+            "value_text",
+            "value_num",
+            "flag",
+            "note",
+            "first_seen_run_id",
+            "last_changed_run_id",
+        )
+        rows = [dict(zip(columns, row, strict=True)) for row in inserts]
+        conn.execute(insert(t.observation), rows)
+    if updates:
+        conn.execute(
+            update(t.observation)
+            .where(t.observation.c.id == bindparam("b_id"))
+            .values(
+                value_text=bindparam("value_text"),
+                value_num=bindparam("value_num"),
+                flag=bindparam("flag"),
+                note=bindparam("note"),
+                last_changed_run_id=bindparam("last_changed_run_id"),
+                withdrawn_run_id=bindparam("withdrawn_run_id"),
+            ),
+            updates,
+        )
+        conn.execute(insert(t.observation_revision), revisions)
+    counts.added = len(inserts)
+    counts.changed = len(updates)
+    return counts
+
+
+def write_dataset(
+    conn: Connection,
+    spec: DatasetSpec,
+    source_title: str,
+    result: ParseResult,
+    run_id: int,
+    known_regions: set[str],
+) -> WriteCounts:
+    """Store one dataset's parse result in the caller's transaction; nothing is deleted.
+
+    ``known_regions`` holds the region codes already in the store; new ones of the result are
+    added to the store and to the set.
+    """
+    last_update = max(
+        (_naive(i.source_last_update) for i in result.indicators if i.source_last_update),
+        default=None,
+    )
+    meta_changed = _write_dataset_row(conn, spec, source_title, last_update)
+    indicator_ids, indicators_changed = _write_indicators(conn, spec.id, result.indicators)
+    dim_ids, value_ids, dims_changed = _write_dimensions(conn, spec.id, result.dimensions)
+    regions_changed = _write_regions(conn, result, known_regions, run_id)
+    unknown = sorted({r.region for r in result.records} - known_regions)
+    if unknown:
+        raise WriteError(f"records name regions the store does not know: {', '.join(unknown[:10])}")
+    missing = sorted({r.indicator for r in result.records} - indicator_ids.keys())
+    if missing:
+        raise WriteError(f"records name indicators the payload did not describe: {missing[:10]}")
+    for record in result.records:
+        for slug, code in record.dimensions:
+            if (slug, code) not in value_ids:
+                raise WriteError(f"records use the undeclared dimension value {slug}={code}")
+    series_ids = _write_series(conn, spec.id, result.records, indicator_ids, dim_ids, value_ids)
+    counts = _write_observations(conn, spec.id, result.records, series_ids, run_id)
+    counts.metadata_changed = meta_changed or indicators_changed or dims_changed or regions_changed
+    values: dict[str, Any] = {"last_run_id": run_id}
+    if counts.data_changed:
+        values["changed_run_id"] = run_id
+        bump_data_version(conn)
+    conn.execute(update(t.dataset).where(t.dataset.c.id == spec.id).values(**values))
+    return counts

@@ -1,0 +1,121 @@
+"""The store keeps exactly what sources sent, and never deletes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from harvesters.base import ParseResult, Record, Region
+from opendata.store import queries
+from opendata.store import schema as t
+from opendata.store.writer import WriteError, start_run, write_dataset
+from tests import fakes
+
+
+def _write(engine, result: ParseResult):
+    with engine.begin() as conn:
+        run_id = start_run(conn, "batch", "demo", offline=True)
+        known = set(conn.execute(select(t.region.c.code)).scalars())
+        counts = write_dataset(conn, fakes.spec(), "Fake", result, run_id, known)
+    return run_id, counts
+
+
+def _values(engine) -> dict[tuple[str, str, str], str | None]:
+    with engine.connect() as conn:
+        sdims = queries.series_dimensions(conn, "demo")
+        rows = queries.iter_observations(conn, queries.ObservationQuery("demo"))
+        return {
+            (r.region_code, r.period, sdims[r.series_id]["jenis_kelamin"][0]): r.value_text
+            for r in rows
+        }
+
+
+def test_values_come_out_exactly_as_they_went_in(engine):
+    cells = {
+        ("6371", "2024", "1"): "7.10",
+        ("6371", "2024", "2"): "683244",
+        ("6372", "2024", "1"): "-0.47",
+        ("6372", "2024", "2"): "0.000000000000000000012345678901234567",
+        ("6300", "2024", "3"): None,
+    }
+    _write(engine, fakes.result(cells))
+    assert _values(engine) == cells
+
+
+def test_unchanged_reharvest_changes_nothing(engine):
+    _write(engine, fakes.result({("6371", "2024", "1"): "7.1"}))
+    with engine.connect() as conn:
+        version = queries.data_version(conn)
+    _, counts = _write(engine, fakes.result({("6371", "2024", "1"): "7.10"}))
+    assert (counts.added, counts.changed, counts.unchanged) == (0, 0, 1)
+    with engine.connect() as conn:
+        assert queries.data_version(conn) == version
+    assert _values(engine) == {("6371", "2024", "1"): "7.1"}  # 7.10 == 7.1: the first text stays
+
+
+def test_a_revision_keeps_the_value_it_replaced(engine):
+    first_run, _ = _write(engine, fakes.result({("6371", "2024", "1"): "4.02"}))
+    second_run, counts = _write(engine, fakes.result({("6371", "2024", "1"): "4.03"}))
+    assert counts.changed == 1
+    assert _values(engine) == {("6371", "2024", "1"): "4.03"}
+    with engine.connect() as conn:
+        revision = conn.execute(select(t.observation_revision)).one()
+        obs = conn.execute(select(t.observation)).one()
+    assert (revision.value_text, revision.run_id) == ("4.02", second_run)
+    assert (obs.first_seen_run_id, obs.last_changed_run_id) == (first_run, second_run)
+
+
+def test_a_cell_that_vanishes_upstream_stays_served(engine):
+    _write(engine, fakes.result({("6371", "2023", "1"): "1", ("6371", "2024", "1"): "2"}))
+    _, counts = _write(engine, fakes.result({("6371", "2024", "1"): "2"}))
+    assert counts.unchanged == 1
+    assert _values(engine) == {("6371", "2023", "1"): "1", ("6371", "2024", "1"): "2"}
+
+
+def test_two_cells_for_one_observation_are_refused(engine):
+    result = fakes.result({("6371", "2024", "1"): "1"})
+    result.records.append(result.records[0])
+    with pytest.raises(WriteError, match="two cells"):
+        _write(engine, result)
+
+
+def test_unknown_region_is_refused_and_new_regions_are_added(engine):
+    result = fakes.result({("6371999", "2024", "1"): "5"})
+    with pytest.raises(WriteError, match="6371999"):
+        _write(engine, result)
+    result.regions.append(Region("6371999", "Banjarmasin Test", "district", "6371"))
+    _write(engine, result)
+    with engine.connect() as conn:
+        row = conn.execute(select(t.region).where(t.region.c.code == "6371999")).one()
+    assert (row.origin, row.parent_code, row.level) == ("harvest", "6371", "district")
+
+
+def test_periods_are_intervals(engine):
+    cells = {("6371", p, "1"): "1" for p in ("2024", "2024-S2", "2024-Q3", "2024-08", "2024-01")}
+    _write(engine, fakes.result(cells))
+    with engine.connect() as conn:
+        rows = list(queries.iter_observations(conn, queries.ObservationQuery("demo")))
+        assert [r.period for r in rows] == ["2024-01", "2024", "2024-Q3", "2024-S2", "2024-08"]
+        q = queries.ObservationQuery("demo", start=rows[0].period_start.replace(month=7))
+        assert {r.period for r in queries.iter_observations(conn, q)} == {
+            "2024-S2",
+            "2024-Q3",
+            "2024-08",
+        }
+        assert conn.execute(select(func.count()).select_from(t.series)).scalar() == 1
+
+
+def test_records_without_value_keep_their_note(engine):
+    result = fakes.result({})
+    result.records.append(
+        Record("1", "6371", "2024", (("jenis_kelamin", "1"),), None, flag="e", note="-")
+    )
+    _write(engine, result)
+    with engine.connect() as conn:
+        rows = queries.iter_observations(conn, queries.ObservationQuery("demo"))
+        row = next(rows)
+        rows.close()
+    assert (row.value_text, row.flag, row.note) == (None, "e", "-")
+    assert Decimal("7.10") == Decimal("7.1")
