@@ -45,6 +45,11 @@ class Context:
             self._engine = make_engine(self.settings.DATABASE_URL)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     def catalog(self):
         return load_catalog(self.settings.CATALOG_DIR)
 
@@ -70,6 +75,7 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = Context()
     except ConfigurationError as exc:
         _fail(str(exc))
+    ctx.call_on_close(ctx.obj.close)
     logging.basicConfig(
         level=getattr(logging, ctx.obj.settings.LOG_LEVEL, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -168,8 +174,9 @@ def harvest(obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: boo
         + (f"; failed: {', '.join(o.dataset_id for o in failed)}" if failed else ""),
         err=True,
     )
-    if any(o.configuration_error for o in failed):
-        sys.exit(EXIT_USAGE)
+    configuration = next((o for o in failed if o.configuration_error), None)
+    if configuration is not None:
+        _fail(configuration.error.partition(": ")[2] or configuration.error)
     if failed:
         sys.exit(EXIT_FAILED)
 
