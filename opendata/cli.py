@@ -81,6 +81,8 @@ def cli(ctx: click.Context) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic reports every schema check at INFO; only `db upgrade` has news worth reading.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @cli.group()
@@ -96,6 +98,7 @@ def db_upgrade(obj: Context) -> None:
     from opendata.store import upgrade
     from opendata.store.writer import sync_regions
 
+    logging.getLogger("alembic").setLevel(logging.INFO)
     upgrade(obj.engine)
     with obj.engine.begin() as conn:
         sync_regions(conn, RegionIndex.reference())

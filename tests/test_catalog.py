@@ -1,0 +1,70 @@
+"""The catalog: every bundled dataset loads; a broken file says which key to fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from harvesters import list_harvesters
+from opendata.catalog import load_catalog, load_spec
+from opendata.config import PROJECT_DIR
+from opendata.exceptions import CatalogError
+
+BUNDLED = PROJECT_DIR / "datasets"
+
+
+def test_the_bundled_catalog_loads_and_each_dataset_has_its_snapshots():
+    catalog = load_catalog(BUNDLED)
+    assert len(catalog) >= 4
+    for spec in catalog.values():
+        assert spec.source in list_harvesters()
+        assert spec.title["id"] and spec.license and spec.attribution
+        assert any(spec.snapshot_dir.glob("*.json")), spec.id
+
+
+def _write(tmp_path, body: str, name: str = "demo"):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def test_an_unquoted_domain_0000_is_read_as_text(tmp_path):
+    path = _write(
+        tmp_path,
+        """\
+        id: demo
+        title: {id: Inflasi, en: Inflation}
+        source: bps
+        bps: {domain: 0000, var: 2263, years: "2020-2024"}
+        """,
+    )
+    spec = load_spec(path)
+    assert spec.query["domain"] == "0000"
+    assert spec.title == {"id": "Inflasi", "en": "Inflation"}
+    assert load_catalog(tmp_path)["demo"].query["domain"] == "0000"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("title: T\nsource: bps\nbps: {}\n", "the key 'id' is missing"),
+        ("id: other\ntitle: T\nsource: bps\nbps: {}\n", "must be named after its id"),
+        ("id: Demo X\ntitle: T\nsource: bps\n", "'id' must be lowercase"),
+        ("id: demo\ntitle: T\nsource: bps\n", "needs a 'bps:' mapping"),
+        ("id: demo\ntitle: {en: T}\nsource: bps\nbps: {}\n", "'title' must be a text"),
+        ("id: demo\ntitle: T\nsource: nope\nnope: {}\n", "no harvester 'nope'"),
+        (
+            "id: demo\ntitle: T\nsource: bps\nfrequency: daily\n"
+            'bps: {domain: "6300", var: 1, years: 2024}\n',
+            "'frequency' must be one of",
+        ),
+        ("id: demo\ntitle: [T\n", "not valid YAML"),
+    ],
+)
+def test_a_broken_file_names_itself_and_the_key(tmp_path, body, message):
+    path = _write(tmp_path, body)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(tmp_path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
