@@ -31,13 +31,14 @@ looked for, so the harvest fails loudly instead of silently skipping a window.
 from __future__ import annotations
 
 import io
-import json
+import logging
 import re
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
@@ -48,8 +49,10 @@ from urllib3.response import HTTPResponse
 IGNORED_PARAMS = frozenset({"key", "lang"})
 #: parameters named first, in this order, without their name
 LEADING_PARAMS = ("domain", "var", "th")
+MIN_SECRET_LENGTH = 6
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 _UNSAFE = re.compile(r"[^A-Za-z0-9.+-]")
-_KEY_IN_URL = re.compile(r"((?:[?&;]|%3F|%26)key(?:=|/|%3D))[^&\s'\"/]*", re.IGNORECASE)
+_KEY_IN_URL = re.compile(r"((?:[?&;/]|%3F|%26)key(?:=|/|%3D))[^&\s'\"/]*", re.IGNORECASE)
 
 
 class Clock(Protocol):
@@ -92,9 +95,40 @@ class RateLimiter:
 def mask_secret(text: str, secret: str | None) -> str:
     """Replace ``key=...`` values and every occurrence of ``secret`` in ``text`` with ``***``."""
     text = _KEY_IN_URL.sub(r"\1***", text)
-    if secret:
-        text = text.replace(secret, "***")
+    # A real key is long; a short one would mask innocent text ("k" in "key"), and wherever a
+    # URL carries it the pattern above already masks it.
+    if secret and len(secret) >= MIN_SECRET_LENGTH:
+        forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "***")
     return text
+
+
+class MaskSecrets(logging.Filter):
+    """A logging filter that masks ``key=...`` in every record of the logger it is added to.
+
+    urllib3 logs each request line, query string included, at DEBUG level; BPS takes its key in
+    the query string, so without this filter ``--log-level DEBUG`` would write the key to logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secret(message, None)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+#: the third-party loggers that write request URLs
+URL_LOGGERS = ("urllib3.connectionpool",)
+
+
+def mask_secrets_in_library_logs() -> None:
+    """Add :class:`MaskSecrets` to the loggers of HTTP libraries that log URLs (once)."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskSecrets) for f in logger.filters):
+            logger.addFilter(MaskSecrets())
 
 
 def snapshot_filename(params: Mapping[str, str]) -> str:
@@ -117,7 +151,7 @@ def _safe(value: str) -> str:
 
 
 def request_params(url: str) -> dict[str, str]:
-    """Return a URL's query parameters, with ``model`` taken from the last path segment if absent."""
+    """Return a URL's query parameters; ``model`` defaults to the URL's last path segment."""
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     if "model" not in params:
@@ -140,26 +174,25 @@ class FileAdapter(BaseAdapter):
             body = path.read_bytes()
             sniff = body.lstrip()[:1]
             content_type = "text/html" if sniff == b"<" else "application/json"
-            return _response(request, 200, "OK", body, content_type)
-        message = {
-            "status": "Error",
-            "message": f"no snapshot file {name} in {self.directory} (offline harvest): "
-            "record this response or fix the dataset's years",
-        }
-        body = json.dumps(message).encode("utf-8")
-        return _response(request, 404, "Not Found", body, "application/json")
+            return build_response(request, 200, body, content_type)
+        message = (
+            f"no snapshot file {name} in {self.directory} (offline harvest): "
+            "record this response there, or fix the dataset's years"
+        )
+        return build_response(request, 404, message.encode("utf-8"), "text/plain")
 
     def close(self) -> None:
         """Nothing to release: files are read whole and closed at once."""
 
 
-def _response(
-    request: requests.PreparedRequest, status: int, reason: str, body: bytes, content_type: str
+def build_response(
+    request: requests.PreparedRequest, status: int, body: bytes, content_type: str
 ) -> requests.Response:
+    """Return a ``requests`` response to ``request`` with this status, body and content type."""
     headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
     response = requests.Response()
     response.status_code = status
-    response.reason = reason
+    response.reason = _REASONS.get(status, "")
     response.headers = CaseInsensitiveDict(headers)
     response.raw = HTTPResponse(
         body=io.BytesIO(body), headers=headers, status=status, preload_content=False
