@@ -200,7 +200,13 @@ class Answer:
 class BPSClient:
     """GET requests to the BPS WebAPI: key, User-Agent, rate limit, retries, error answers."""
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session, clock: Any):
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        session: requests.Session,
+        clock: Any,
+        rate_limited: bool = True,
+    ):
         self.base_url = str(settings["BPS_BASE_URL"]).rstrip("/")
         self.key = str(settings["BPS_API_KEY"] or "")
         self.user_agent = str(settings["BPS_USER_AGENT"])
@@ -208,7 +214,10 @@ class BPSClient:
         self.retries = int(settings["HTTP_RETRIES"])
         self.session = session
         self.clock = clock
-        self.limiter = RateLimiter(clock, float(settings["BPS_REQUESTS_PER_SECOND"]))
+        # snapshot files are not BPS's servers: an offline run need not wait between reads
+        self.limiter = (
+            RateLimiter(clock, float(settings["BPS_REQUESTS_PER_SECOND"])) if rate_limited else None
+        )
         self._last_error = ""
         mask_secrets_in_library_logs()
 
@@ -245,7 +254,8 @@ class BPSClient:
     def _send(
         self, url: str, query: Mapping[str, str], masked: str, attempt: int
     ) -> requests.Response | None:
-        self.limiter.wait()
+        if self.limiter is not None:
+            self.limiter.wait()
         log.debug("GET %s (attempt %d)", masked, attempt + 1)
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         try:
@@ -324,6 +334,7 @@ class BPSHarvester(Harvester):
         offline: bool = False,
     ):
         super().__init__(settings, session=session, clock=clock or SystemClock(), offline=offline)
+        self._decoded: dict[int, tuple[Payload, Any]] = {}
 
     @classmethod
     def validate_spec(cls, spec: DatasetSpec) -> None:
@@ -355,18 +366,29 @@ class BPSHarvester(Harvester):
         else:
             session, owned = requests.Session(), True
         try:
-            client = BPSClient(settings, session, self.clock)
-            return _Fetch(client, query, keep, spec.dimensions).run()
+            client = BPSClient(settings, session, self.clock, rate_limited=not self.offline)
+            fetched = _Fetch(client, query, keep, spec.dimensions).run()
         finally:
             if owned:
                 session.close()
+        # fetch had to decode each body to check it: parse reuses those (a large table takes
+        # a tenth of a second to decode); payloads parsed later, e.g. from the store, are decoded
+        self._decoded = {id(payload): (payload, body) for payload, body in fetched}
+        return [payload for payload, _ in fetched]
 
     def parse(
         self, spec: DatasetSpec, payloads: Sequence[Payload], regions: RegionIndex
     ) -> ParseResult:
         """Decode the payloads of one dataset; pure, stable and offline."""
         query = parse_query(spec)
-        return bps_decode.decode(query.domain, query.var, spec.dimensions, payloads, regions)
+        decoded, self._decoded = self._decoded, {}
+        bodies = []
+        for payload in payloads:
+            entry = decoded.get(id(payload))
+            bodies.append(entry[1] if entry and entry[0] is payload else bps_decode.UNDECODED)
+        return bps_decode.decode(
+            query.domain, query.var, spec.dimensions, payloads, regions, bodies
+        )
 
 
 class _Fetch:
@@ -381,7 +403,8 @@ class _Fetch:
         self.dimensions = dimensions
         self.base = {"domain": query.domain, "var": str(query.var)}
 
-    def run(self) -> list[Payload]:
+    def run(self) -> list[tuple[Payload, Any]]:
+        """Return the payloads to parse, each with its decoded body."""
         years = self.query.years
         if self.query.open_from is not None:
             latest = self.latest_year()
@@ -400,7 +423,7 @@ class _Fetch:
         if not named and any(bps_decode.has_columns(body) for _, body in payloads):
             answer = self.client.get({"model": "turvar", **self.base}, self.keep)
             payloads.append((answer.payload, answer.body))
-        return [payload for payload, _ in payloads]
+        return payloads
 
     def latest_year(self) -> int | None:
         """Return the latest year ``list?model=th`` lists for the var, paging to the end."""

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -259,8 +260,30 @@ class _Decoder:
         if has_categories and self.labelvervar is None:
             self.labelvervar = labelvervar
         axes = (vervar, turvar, tahun, turtahun)
+        row_keys = [(row.region, row.category.code if row.category else None) for row in rows]
+        column_codes = [column.code if column else None for column in columns]
+        cells = self.cells
+        # the hot loop of a harvest: one pass per cell, no call for the common number cells
         for key, (r, c, y, s) in match_keys(content, var_items[0], axes, payload.url):
-            self._cell(rows[r], columns[c], when[y][s], key, content[key])
+            region, category = row_keys[r]
+            where = (region, when[y][s], category, column_codes[c])
+            raw = content[key]
+            kind = type(raw)
+            if kind is Decimal:
+                value, note = raw, None
+            elif kind is int:
+                value, note = Decimal(raw), None
+            else:
+                value, note = cell_value(raw)
+            seen = cells.get(where)
+            if seen is None:
+                cells[where] = (value, note, key)
+            elif (seen[0], seen[1]) != (value, note):
+                raise ParseError(
+                    f"two cells give {region} {where[1]} different values: "
+                    f"key {seen[2]} = {seen[0] if seen[0] is not None else seen[1]!r}, "
+                    f"key {key} = {value if value is not None else note!r}"
+                )
 
     def _columns(self, turvar: Sequence[Item]) -> list[DimensionValue | None]:
         if is_pseudo_turvar(turvar):
@@ -272,27 +295,6 @@ class _Decoder:
             )
             values.append(value)
         return values
-
-    def _cell(
-        self,
-        row: Row,
-        column: DimensionValue | None,
-        period: str,
-        key: str,
-        raw: Any,
-    ) -> None:
-        category = row.category.code if row.category else None
-        where = (row.region, period, category, column.code if column else None)
-        value, note = cell_value(raw)
-        seen = self.cells.get(where)
-        if seen is None:
-            self.cells[where] = (value, note, key)
-        elif (seen[0], seen[1]) != (value, note):
-            raise ParseError(
-                f"two cells give {where[0]} {where[1]} different values: "
-                f"key {seen[2]} = {seen[0] if seen[0] is not None else seen[1]!r}, "
-                f"key {key} = {value if value is not None else note!r}"
-            )
 
     # ---- the dataset
 
@@ -346,19 +348,15 @@ class _Decoder:
     def records(self, dimensions: Sequence[Dimension]) -> list[Record]:
         """Return one record per decoded cell, in the order the cells were met."""
         ids = [dimension.id for dimension in dimensions]
+        indicator = str(self.var)
+        keys: dict[tuple, tuple[tuple[str, str], ...]] = {}  # one tuple per (category, column)
         records = []
         for (region, period, category, column), (value, note, _key) in self.cells.items():
-            codes = [c for c in (category, column) if c is not None]
-            records.append(
-                Record(
-                    indicator=str(self.var),
-                    region=region,
-                    period=period,
-                    dimensions=tuple(zip(ids, codes, strict=True)),
-                    value=value,
-                    note=note,
-                )
-            )
+            dims = keys.get((category, column))
+            if dims is None:
+                codes = [c for c in (category, column) if c is not None]
+                dims = keys[category, column] = tuple(zip(ids, codes, strict=True))
+            records.append(Record(indicator, region, period, dims, value, None, note))
         return records
 
 
@@ -376,14 +374,26 @@ def match_keys(
     build a key ``content`` lacks are harmless: neither has a cell.)
     """
     vervar, turvar, tahun, turtahun = axes
-    built: dict[str, list[tuple[int, ...]]] = {}
-    for index in itertools.product(*(range(len(axis)) for axis in axes)):
-        r, c, y, s = index
-        key = f"{vervar[r].val}{var.val}{turvar[c].val}{tahun[y].val}{turtahun[s].val}"
-        built.setdefault(key, []).append(index)
+    # the tail (turvar + tahun + turtahun) of every key is built once, not once per row
+    tails = [
+        (f"{turvar[c].val}{tahun[y].val}{turtahun[t].val}", c, y, t)
+        for c, y, t in itertools.product(
+            range(len(turvar)), range(len(tahun)), range(len(turtahun))
+        )
+    ]
+    built: dict[str, tuple[int, ...]] = {}
+    twice: dict[str, list[tuple[int, ...]]] = {}
+    for r, row in enumerate(vervar):
+        head = f"{row.val}{var.val}"
+        for tail, c, y, t in tails:
+            key = head + tail
+            if key in built:
+                twice.setdefault(key, [built[key]]).append((r, c, y, t))
+            else:
+                built[key] = (r, c, y, t)
     prefix = f"{where}: " if where else ""
-    for key, found in built.items():
-        if len(found) > 1 and key in content:
+    for key, found in twice.items():
+        if key in content:
             ways = " and by ".join(_describe(axes, index) for index in found)
             raise ParseError(f"{prefix}ambiguous datacontent key {key}: built by {ways}")
     unexplained = [key for key in content if key not in built]
@@ -392,7 +402,7 @@ def match_keys(
             f"{prefix}{len(unexplained)} datacontent key(s) match no combination of vervar, "
             f"var, turvar, tahun and turtahun: {', '.join(map(str, unexplained[:5]))}"
         )
-    return [(key, found[0]) for key, found in built.items() if key in content]
+    return [(key, index) for key, index in built.items() if key in content]
 
 
 def _describe(axes: Sequence[Sequence[Item]], index: Sequence[int]) -> str:
@@ -401,18 +411,29 @@ def _describe(axes: Sequence[Sequence[Item]], index: Sequence[int]) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
+#: stands for a body not decoded yet in ``decode``'s ``bodies``
+UNDECODED = object()
+
+
 def decode(
     domain: str,
     var: int,
     overrides: Mapping[str, str],
     payloads: Sequence[Payload],
     regions: RegionIndex,
+    bodies: Sequence[Any] | None = None,
 ) -> ParseResult:
-    """Decode one dataset's payloads (data windows and the turvar list) into a ParseResult."""
+    """Decode one dataset's payloads (data windows and the turvar list) into a ParseResult.
+
+    ``bodies``, if given, holds each payload's body already decoded by ``load_json`` (or
+    ``UNDECODED``), so a body is not decoded twice.
+    """
     decoder = _Decoder(domain, var, overrides, regions)
     tables = []
-    for payload in payloads:
-        body = load_json(payload.body)
+    for index, payload in enumerate(payloads):
+        body = bodies[index] if bodies is not None else UNDECODED
+        if body is UNDECODED:
+            body = load_json(payload.body)
         model = _model_of(payload, body)
         if model == "turvar":
             decoder.turvar_group = decoder.turvar_group or turvar_group(body)

@@ -15,13 +15,6 @@ import click
 from opendata.catalog import load_catalog
 from opendata.config import load_settings
 from opendata.exceptions import ConfigurationError, LockHeld, OpendataError
-from opendata.filters import (
-    check_dimensions,
-    period_bounds,
-    require_dataset,
-    resolve_regions,
-    split_codes,
-)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -54,9 +47,9 @@ class Context:
         return load_catalog(self.settings.CATALOG_DIR)
 
     def require_current_schema(self) -> None:
-        from opendata.store.engine import current_revision, head_revision
+        from opendata.store.engine import is_current
 
-        if current_revision(self.engine) != head_revision(self.engine):
+        if not is_current(self.engine):
             raise ConfigurationError(
                 "the store's schema is not up to date: run `opendata db upgrade` first"
             )
@@ -137,8 +130,15 @@ def _describe(outcome) -> str:
     is_flag=True,
     help="Read each dataset's recorded responses (datasets/snapshots/<id>/), not the network.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Parse and write even when the source sent exactly what it sent last time.",
+)
 @click.pass_obj
-def harvest(obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: bool) -> None:
+def harvest(
+    obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: bool, force: bool
+) -> None:
     """Sync datasets from their sources into the store (safe to repeat, e.g. from cron)."""
     from opendata.harvest import Runner
 
@@ -147,7 +147,7 @@ def harvest(obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: boo
         obj.require_current_schema()
     except ConfigurationError as exc:
         _fail(str(exc))
-    runner = Runner(obj.engine, obj.settings, offline=offline)
+    runner = Runner(obj.engine, obj.settings, offline=offline, force=force)
 
     def report(outcome) -> None:
         line = _describe(outcome)
@@ -190,7 +190,7 @@ def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
         slug, sep, codes = item.partition("=")
         if not sep or not slug or not codes:
             raise click.BadParameter(f"{item!r}: use --dim <dimension>=<code>[,<code>]")
-        dims.setdefault(slug, []).extend(split_codes([codes]))
+        dims.setdefault(slug, []).extend(c.strip() for c in codes.split(",") if c.strip())
     return dims
 
 
@@ -212,6 +212,7 @@ def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
 @click.pass_obj
 def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
     """Write a dataset's observations as CSV to standard output."""
+    from opendata.filters import check_dimensions, period_bounds, require_dataset, resolve_regions
     from opendata.formats.csv import write_csv
     from opendata.store import queries
     from opendata.store.writer import load_region_index
@@ -222,7 +223,8 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
         start, end = period_bounds(from_, to, names=("--from", "--to"))
         with obj.engine.connect() as conn:
             require_dataset(conn, dataset_id)
-            codes = resolve_regions(load_region_index(conn), split_codes(regions), "--region")
+            wanted_regions = [c.strip() for r in regions for c in r.split(",") if c.strip()]
+            codes = resolve_regions(load_region_index(conn), wanted_regions, "--region")
             dimensions = queries.dataset_dimensions(conn, dataset_id)
             check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
             query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)

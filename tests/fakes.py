@@ -63,7 +63,8 @@ class FakeHarvester(Harvester):
         pass
 
     def fetch(self, spec, keep):
-        body = json.dumps({"dataset": spec.id}).encode()
+        # the body says what parse will return, as a real source's body would
+        body = json.dumps({"dataset": spec.id, "result": repr(type(self).next_result)}).encode()
         payload = Payload(
             url="https://fake.invalid/data?key=***",
             body=body,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+
+from opendata.store.schema import SCHEMA_REVISION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -38,6 +42,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration for the store behind ``engine`` (no alembic.ini needed)."""
+    from alembic.config import Config  # Alembic is imported only where migrations run
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -46,19 +52,26 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the store's schema to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the store is at (None before the first upgrade)."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the store's schema is the one this code writes (``SCHEMA_REVISION``)."""
+    return current_revision(engine) == SCHEMA_REVISION
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest schema revision this code knows."""
+    """The newest revision among the migration scripts (tests check it is SCHEMA_REVISION)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()

@@ -3,21 +3,28 @@
 Observations come in one stable order, which is also the keyset of pagination:
 region code, series, period start, period end (a month before the quarter, half-year and year that
 start on the same day).
+
+Timestamps are kept as naive UTC in both stores; the functions here hand them out aware (UTC).
+Nothing here writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
+from opendata.regions import Alias, RegionIndex, RegionInfo
 from opendata.store import schema as t
 
 
 @dataclass(frozen=True)
 class DimensionInfo:
+    """A dimension of a dataset (sex, sector) and its values in the source's order."""
+
     slug: str
     label: str
     values: tuple[tuple[str, str, bool], ...]  #: (code, label, is_total) in source order
@@ -62,6 +69,14 @@ def data_version(conn: Connection) -> int:
     return int(value or 0)
 
 
+def last_finished_run(conn: Connection) -> int:
+    """The id of the latest finished harvest run (0 before any), whether it changed data or not."""
+    run = t.harvest_run
+    return (
+        conn.execute(select(func.max(run.c.id)).where(run.c.finished_at.is_not(None))).scalar() or 0
+    )
+
+
 def dataset_dimensions(conn: Connection, dataset_id: str) -> list[DimensionInfo]:
     """The dimensions of a dataset in their order, each with its values."""
     rows = conn.execute(
@@ -96,6 +111,7 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
         .join(t.dimension, t.dimension.c.id == t.series_dimension.c.dimension_id)
         .join(t.dimension_value, t.dimension_value.c.id == t.series_dimension.c.value_id)
         .where(t.dimension.c.dataset_id == dataset_id)
+        .order_by(t.series_dimension.c.series_id, t.dimension.c.position)
     )
     result: dict[int, dict[str, tuple[str, str]]] = {}
     for series_id, slug, code, label in rows:
@@ -172,3 +188,190 @@ def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[Obs
             yield ObservationRow(*row)
     finally:  # a reader that stops early must not leave a server-side cursor open
         result.close()
+
+
+# -- datasets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source of datasets (a harvester): its id, name and web site."""
+
+    id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class HarvestInfo:
+    """One finished harvest run of a dataset and what it did to the observations."""
+
+    run_id: int
+    status: str  #: ok | unchanged | no-data | failed
+    started_at: datetime
+    finished_at: datetime
+    offline: bool
+    added: int
+    changed: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """What one published variable of a dataset measures, as the source describes it."""
+
+    code: str
+    name: str
+    unit: str | None
+    decimals: int | None
+    definition: str | None
+    notes: str | None
+    subject: str | None
+    source_ref: str | None
+    source_last_update: datetime | None
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A harvested dataset; ``indicators`` and ``dimensions`` are filled by :func:`get_dataset`."""
+
+    id: str
+    title: dict[str, str]  #: {"id": ..., "en": ...}
+    description: dict[str, str]
+    source: SourceInfo
+    license: str | None
+    attribution: str | None
+    frequency: str | None
+    tags: tuple[str, ...]
+    units: tuple[str, ...]
+    source_last_update: datetime | None
+    last_harvest: HarvestInfo | None
+    data_changed_at: datetime | None  #: when the last harvest that changed its data finished
+    indicators: tuple[IndicatorInfo, ...] = ()
+    dimensions: tuple[DimensionInfo, ...] = ()
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _texts(**texts: str | None) -> dict[str, str]:
+    return {lang: text for lang, text in texts.items() if text}
+
+
+def last_harvests(conn: Connection, dataset_ids: Iterable[str] | None = None) -> dict:
+    """{dataset id: HarvestInfo} of the latest finished harvest run of each dataset."""
+    run = t.harvest_run
+    latest = select(func.max(run.c.id)).where(run.c.finished_at.is_not(None))
+    if dataset_ids is not None:
+        latest = latest.where(run.c.dataset_id.in_(list(dataset_ids)))
+    rows = conn.execute(select(run).where(run.c.id.in_(latest.group_by(run.c.dataset_id))))
+    return {
+        row.dataset_id: HarvestInfo(
+            row.id,
+            row.status,
+            _utc(row.started_at),
+            _utc(row.finished_at),
+            bool(row.offline),
+            row.added,
+            row.changed,
+            row.unchanged,
+        )
+        for row in rows
+    }
+
+
+def _units(conn: Connection, dataset_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    rows = conn.execute(
+        select(t.indicator.c.dataset_id, t.indicator.c.unit)
+        .where(t.indicator.c.dataset_id.in_(dataset_ids), t.indicator.c.unit.is_not(None))
+        .group_by(t.indicator.c.dataset_id, t.indicator.c.unit)
+        .order_by(t.indicator.c.dataset_id, func.min(t.indicator.c.id))
+    )
+    units: dict[str, tuple[str, ...]] = {}
+    for dataset_id, unit in rows:
+        units[dataset_id] = (*units.get(dataset_id, ()), unit)
+    return units
+
+
+def list_datasets(conn: Connection, dataset_ids: Sequence[str] | None = None) -> list[DatasetInfo]:
+    """The harvested datasets (or those of ``dataset_ids``) by id, without indicators."""
+    d, changed_run = t.dataset, t.harvest_run.alias("changed_run")
+    stmt = (
+        select(d, t.source.c.title.label("source_title"), t.source.c.url.label("source_url"))
+        .add_columns(changed_run.c.finished_at.label("data_changed_at"))
+        .join(t.source, t.source.c.id == d.c.source_id)
+        .outerjoin(changed_run, changed_run.c.id == d.c.changed_run_id)
+        .order_by(d.c.id)
+    )
+    if dataset_ids is not None:
+        stmt = stmt.where(d.c.id.in_(list(dataset_ids)))
+    rows = conn.execute(stmt).all()
+    ids = [row.id for row in rows]
+    harvests = last_harvests(conn, ids)
+    units = _units(conn, ids)
+    return [
+        DatasetInfo(
+            id=row.id,
+            title=_texts(id=row.title_id, en=row.title_en),
+            description=_texts(id=row.description_id, en=row.description_en),
+            source=SourceInfo(row.source_id, row.source_title, row.source_url),
+            license=row.license,
+            attribution=row.attribution,
+            frequency=row.frequency,
+            tags=tuple(json.loads(row.tags or "[]")),
+            units=units.get(row.id, ()),
+            source_last_update=_utc(row.source_last_update),
+            last_harvest=harvests.get(row.id),
+            data_changed_at=_utc(row.data_changed_at),
+        )
+        for row in rows
+    ]
+
+
+def dataset_indicators(conn: Connection, dataset_id: str) -> list[IndicatorInfo]:
+    """The indicators of a dataset in the order they were first harvested."""
+    i = t.indicator
+    rows = conn.execute(select(i).where(i.c.dataset_id == dataset_id).order_by(i.c.id))
+    return [
+        IndicatorInfo(
+            row.code,
+            row.name,
+            row.unit,
+            row.decimals,
+            row.definition,
+            row.notes,
+            row.subject,
+            row.source_ref,
+            _utc(row.source_last_update),
+        )
+        for row in rows
+    ]
+
+
+def get_dataset(conn: Connection, dataset_id: str) -> DatasetInfo | None:
+    """A dataset with its indicators and dimensions, or None if it was never harvested."""
+    found = list_datasets(conn, [dataset_id])
+    if not found:
+        return None
+    return replace(
+        found[0],
+        indicators=tuple(dataset_indicators(conn, dataset_id)),
+        dimensions=tuple(dataset_dimensions(conn, dataset_id)),
+    )
+
+
+# -- regions ------------------------------------------------------------------------------------
+
+
+def load_regions(conn: Connection) -> RegionIndex:
+    """The store's regions and aliases as an index (reference and harvest-added regions)."""
+    regions = [
+        RegionInfo(r.code, r.name, r.level, r.parent_code, r.bps_name, r.kemendagri_code)
+        for r in conn.execute(select(t.region).order_by(t.region.c.code))
+    ]
+    aliases = [
+        Alias(a.alias, a.system, a.code)
+        for a in conn.execute(select(t.region_alias).order_by(t.region_alias.c.alias))
+    ]
+    return RegionIndex(regions, aliases)

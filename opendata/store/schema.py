@@ -32,6 +32,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+#: the Alembic revision these tables are (a test keeps it equal to the newest migration)
+SCHEMA_REVISION = "0001"
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -212,13 +215,15 @@ harvest_run = Table(
     Column("dataset_id", String(80), nullable=False, index=True),
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
-    Column("status", String(16), nullable=False),  # running | ok | no-data | failed
+    Column("status", String(16), nullable=False),  # running | ok | unchanged | no-data | failed
     Column("offline", Boolean, nullable=False, default=False),
     Column("added", Integer, nullable=False, default=0),
     Column("changed", Integer, nullable=False, default=0),
     Column("unchanged", Integer, nullable=False, default=0),
     Column("error", Text),
     Column("log", Text),  # messages for the operator, one a line
+    # what the run parsed: harvester version, catalog entry, region reference, payload hashes
+    Column("fingerprint", String(64)),
 )
 
 store_meta = Table(

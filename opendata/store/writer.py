@@ -167,6 +167,7 @@ def finish_run(
     counts: WriteCounts | None = None,
     error: str | None = None,
     messages: Sequence[str] = (),
+    fingerprint: str | None = None,
 ) -> None:
     counts = counts or WriteCounts()
     conn.execute(
@@ -180,8 +181,30 @@ def finish_run(
             unchanged=counts.unchanged,
             error=error,
             log="\n".join(messages) or None,
+            fingerprint=fingerprint,
         )
     )
+
+
+def unchanged_since(conn: Connection, dataset_id: str, fingerprint: str) -> int | None:
+    """If the dataset's last good run parsed exactly this, how many observations it wrote."""
+    last = conn.execute(
+        select(t.harvest_run)
+        .where(
+            t.harvest_run.c.dataset_id == dataset_id,
+            t.harvest_run.c.status.in_(("ok", "unchanged")),
+        )
+        .order_by(t.harvest_run.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.fingerprint != fingerprint:
+        return None
+    return last.added + last.changed + last.unchanged
+
+
+def mark_harvested(conn: Connection, dataset_id: str, run_id: int) -> None:
+    """Record ``run_id`` as the dataset's last successful harvest."""
+    conn.execute(update(t.dataset).where(t.dataset.c.id == dataset_id).values(last_run_id=run_id))
 
 
 def save_payload(conn: Connection, run_id: int, payload: Payload) -> int:
@@ -196,7 +219,7 @@ def save_payload(conn: Connection, run_id: int, payload: Payload) -> int:
                 sha256=digest,
                 content_type=payload.content_type,
                 size=len(payload.body),
-                body=zlib.compress(payload.body, 6),
+                body=zlib.compress(payload.body, 1),  # fast; JSON still shrinks ~10x
                 first_fetched_at=payload.fetched_at.replace(tzinfo=None),
             )
         ).inserted_primary_key[0]
@@ -346,44 +369,42 @@ def dims_key(dimensions: tuple[tuple[str, str], ...]) -> str:
     return "|".join(f"{slug}={code}" for slug, code in dimensions)
 
 
+def _series_ids(conn, dataset_id: str) -> dict[tuple[int, str, str], int]:
+    query = select(
+        t.series.c.indicator_id, t.series.c.region_code, t.series.c.dims_key, t.series.c.id
+    ).where(t.series.c.dataset_id == dataset_id)
+    return {(row[0], row[1], row[2]): row[3] for row in conn.execute(query)}
+
+
 def _write_series(conn, dataset_id, records, indicator_ids, dim_ids, value_ids) -> dict:
     """Create the series the records need; return {(indicator code, region, dims): series id}."""
-    existing = {
-        (row.indicator_id, row.region_code, row.dims_key): row.id
-        for row in conn.execute(
-            select(
-                t.series.c.id, t.series.c.indicator_id, t.series.c.region_code, t.series.c.dims_key
-            ).where(t.series.c.dataset_id == dataset_id)
-        )
-    }
     wanted: dict[tuple, tuple] = {}
     for record in records:
         key = (record.indicator, record.region, record.dimensions)
         if key not in wanted:
             wanted[key] = (indicator_ids[record.indicator], record.region, dims_key(key[2]))
+    existing = _series_ids(conn, dataset_id)
     missing = {k: v for k, v in wanted.items() if v not in existing}
-    for key, (indicator_id, region_code, dkey) in missing.items():
-        series_id = conn.execute(
-            insert(t.series).values(
-                dataset_id=dataset_id,
-                indicator_id=indicator_id,
-                region_code=region_code,
-                dims_key=dkey,
-            )
-        ).inserted_primary_key[0]
-        existing[indicator_id, region_code, dkey] = series_id
-        if key[2]:
-            conn.execute(
-                insert(t.series_dimension),
-                [
-                    {
-                        "series_id": series_id,
-                        "dimension_id": dim_ids[slug],
-                        "value_id": value_ids[slug, code],
-                    }
-                    for slug, code in key[2]
-                ],
-            )
+    if missing:
+        conn.execute(
+            insert(t.series),
+            [
+                {"dataset_id": dataset_id, "indicator_id": i, "region_code": r, "dims_key": d}
+                for i, r, d in missing.values()
+            ],
+        )
+        existing = _series_ids(conn, dataset_id)
+        links = [
+            {
+                "series_id": existing[ids],
+                "dimension_id": dim_ids[slug],
+                "value_id": value_ids[slug, code],
+            }
+            for key, ids in missing.items()
+            for slug, code in key[2]
+        ]
+        if links:
+            conn.execute(insert(t.series_dimension), links)
     return {key: existing[ids] for key, ids in wanted.items()}
 
 
@@ -412,47 +433,91 @@ def _same_value(old: str | None, new: Decimal | None, new_text: str | None) -> b
     return Decimal(old) == new  # 7.1 and 7.10 are the same figure
 
 
+_OBSERVATION_COLUMNS = (
+    "series_id",
+    "period",
+    "period_start",
+    "period_end",
+    "value_text",
+    "value_num",
+    "flag",
+    "note",
+    "first_seen_run_id",
+    "last_changed_run_id",
+)
+
+
+def _insert_observations(conn: Connection, rows: list[tuple]) -> None:
+    """Insert observation rows (tuples in ``_OBSERVATION_COLUMNS`` order) in one executemany.
+
+    The hot path of a first harvest: the rows go to the driver as they are (dates already
+    converted by the column type's own bind processor), skipping per-row statement processing.
+    """
+    marks = {"qmark": "?", "numeric": ":{}", "named": ":{}"}.get(conn.dialect.paramstyle, "%s")
+    placeholders = ", ".join(
+        marks.format(name) if "{}" in marks else marks for name in _OBSERVATION_COLUMNS
+    )
+    sql = (
+        f"INSERT INTO {t.observation.name} ({', '.join(_OBSERVATION_COLUMNS)}) "
+        f"VALUES ({placeholders})"
+    )
+    if "{}" in marks:
+        conn.exec_driver_sql(sql, [dict(zip(_OBSERVATION_COLUMNS, r, strict=True)) for r in rows])
+    else:
+        conn.exec_driver_sql(sql, rows)
+
+
+def _period_bounds(conn: Connection):
+    """period text -> (start, end) as the driver wants them, cached for one write."""
+    date_type = t.observation.c.period_start.type.dialect_impl(conn.dialect)
+    process = date_type.bind_processor(conn.dialect) or (lambda d: d)
+    cache: dict[str, tuple[Any, Any]] = {}
+
+    def bounds(text: str) -> tuple[Any, Any]:
+        found = cache.get(text)
+        if found is None:
+            period = parse_period(text)
+            found = cache[text] = (process(period.start), process(period.end))
+        return found
+
+    return bounds
+
+
 def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteCounts:
+    """Insert new cells, update changed ones (keeping what they replace), count the rest."""
     counts = WriteCounts()
     existing = _existing_observations(conn, dataset_id)
-    periods: dict[str, Any] = {}
+    bounds = _period_bounds(conn)
     seen: set[tuple[int, str]] = set()
     inserts, updates, revisions = [], [], []
-    for record in records:
-        series_id = series_ids[record.indicator, record.region, record.dimensions]
-        key = (series_id, record.period)
+    # The hot loop of a harvest (one pass per cell): locals and tuple unpacking on purpose.
+    for indicator, region, period, dims, value, flag, note in records:
+        series_id = series_ids[indicator, region, dims]
+        key = (series_id, period)
         if key in seen:
             raise WriteError(
-                f"two cells for {record.indicator}/{record.region}/{record.period} "
-                f"{dims_key(record.dimensions) or '(no dimensions)'}"
+                f"two cells for {indicator}/{region}/{period} {dims_key(dims) or '(no dimensions)'}"
             )
         seen.add(key)
-        text = value_text(record.value)
-        old = existing.get(key)
+        if value is None:
+            text = number = None
+        else:
+            text = str(value)
+            if "E" in text:  # 1E+5 -> 100000: positional text, every digit kept
+                text = format(value, "f")
+            number = float(text)  # float(Decimal) would format the decimal once more
+        old = existing.get(key) if existing else None
         if old is None:
-            period = periods.get(record.period) or periods.setdefault(
-                record.period, parse_period(record.period)
-            )
+            start, end = bounds(period)
             inserts.append(
-                (
-                    series_id,
-                    record.period,
-                    period.start,
-                    period.end,
-                    text,
-                    None if record.value is None else float(record.value),
-                    record.flag,
-                    record.note,
-                    run_id,
-                    run_id,
-                )
+                (series_id, period, start, end, text, number, flag, note, run_id, run_id)
             )
             continue
         obs_id, old_text, old_flag, old_note, withdrawn = old
         if (
-            _same_value(old_text, record.value, text)
-            and old_flag == record.flag
-            and old_note == record.note
+            _same_value(old_text, value, text)
+            and old_flag == flag
+            and old_note == note
             and withdrawn is None
         ):
             counts.unchanged += 1
@@ -461,9 +526,9 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
             {
                 "b_id": obs_id,
                 "value_text": text,
-                "value_num": None if record.value is None else float(record.value),
-                "flag": record.flag,
-                "note": record.note,
+                "value_num": number,
+                "flag": flag,
+                "note": note,
                 "last_changed_run_id": run_id,
                 "withdrawn_run_id": None,
             }
@@ -478,20 +543,7 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
             }
         )
     if inserts:
-        columns = (
-            "series_id",
-            "period",
-            "period_start",
-            "period_end",
-            "value_text",
-            "value_num",
-            "flag",
-            "note",
-            "first_seen_run_id",
-            "last_changed_run_id",
-        )
-        rows = [dict(zip(columns, row, strict=True)) for row in inserts]
-        conn.execute(insert(t.observation), rows)
+        _insert_observations(conn, inserts)
     if updates:
         conn.execute(
             update(t.observation)

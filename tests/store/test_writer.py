@@ -119,3 +119,20 @@ def test_records_without_value_keep_their_note(engine):
         rows.close()
     assert (row.value_text, row.flag, row.note) == (None, "e", "-")
     assert Decimal("7.10") == Decimal("7.1")
+
+
+def test_the_schema_revision_is_the_newest_migration(engine):
+    from opendata.store.engine import current_revision, head_revision
+    from opendata.store.schema import SCHEMA_REVISION
+
+    assert head_revision(engine) == SCHEMA_REVISION == current_revision(engine)
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from opendata.store.schema import metadata
+
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("unchanged", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("log", sa.Text(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_harvest_run")),
     )
     with op.batch_alter_table("harvest_run", schema=None) as batch_op:
