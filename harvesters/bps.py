@@ -325,6 +325,7 @@ class BPSHarvester(Harvester):
 
     id: ClassVar[str] = "bps"
     title: ClassVar[str] = "BPS (Badan Pusat Statistik) WebAPI"
+    version: ClassVar[str] = "1"  # bump when the same payloads would parse differently
 
     def __init__(
         self,
