@@ -396,13 +396,14 @@ def match_keys(
         if key in content:
             ways = " and by ".join(_describe(axes, index) for index in found)
             raise ParseError(f"{prefix}ambiguous datacontent key {key}: built by {ways}")
-    unexplained = [key for key in content if key not in built]
-    if unexplained:
+    matched = [(key, index) for key, index in built.items() if key in content]
+    if len(matched) != len(content):
+        unexplained = [key for key in content if key not in built]
         raise ParseError(
             f"{prefix}{len(unexplained)} datacontent key(s) match no combination of vervar, "
             f"var, turvar, tahun and turtahun: {', '.join(map(str, unexplained[:5]))}"
         )
-    return [(key, index) for key, index in built.items() if key in content]
+    return matched
 
 
 def _describe(axes: Sequence[Sequence[Item]], index: Sequence[int]) -> str:

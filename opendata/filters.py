@@ -7,6 +7,7 @@ to change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, select
@@ -16,6 +17,9 @@ from opendata.periods import parse_period
 from opendata.regions import RegionIndex
 from opendata.store import queries
 from opendata.store import schema as t
+
+#: the shape of a dataset id (as the catalog requires it)
+_DATASET_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
 
 class FilterError(OpendataError, ValueError):
@@ -36,8 +40,33 @@ def split_codes(values: Iterable[str]) -> list[str]:
     return [code.strip() for value in values for code in value.split(",") if code.strip()]
 
 
+def dimension_filters(
+    params: Iterable[tuple[str, str]], prefix: str = "dim."
+) -> dict[str, list[str]]:
+    """``[("dim.sex", "1,2"), ("region", "6371")]`` -> ``{"sex": ["1", "2"]}``.
+
+    Only the parameters named ``<prefix><dimension id>`` are read; repeating one adds codes.
+    """
+    dims: dict[str, list[str]] = {}
+    for name, value in params:
+        if not name.startswith(prefix):
+            continue
+        slug, codes = name[len(prefix) :], split_codes([value])
+        if not slug or not codes:
+            raise FilterError(
+                name, f"use {prefix}<dimension>=<code>[,<code>], e.g. {prefix}jenis_kelamin=1,2"
+            )
+        dims.setdefault(slug, []).extend(codes)
+    return dims
+
+
 def require_dataset(conn: Connection, dataset_id: str) -> None:
-    if conn.execute(select(t.dataset.c.id).where(t.dataset.c.id == dataset_id)).first() is None:
+    """Raise UnknownDataset, naming the harvested ones, if ``dataset_id`` was never harvested."""
+    # Text that cannot be a catalog id is not looked up (PostgreSQL refuses NUL characters).
+    if (
+        not _DATASET_ID.fullmatch(dataset_id)
+        or conn.execute(select(t.dataset.c.id).where(t.dataset.c.id == dataset_id)).first() is None
+    ):
         known = conn.execute(select(t.dataset.c.id).order_by(t.dataset.c.id)).scalars().all()
         raise UnknownDataset(
             f"no dataset {dataset_id!r} has been harvested "

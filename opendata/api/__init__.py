@@ -1,0 +1,61 @@
+"""The REST API: every resource registered in one place, under ``/api/v1``.
+
+Also served here: ``/openapi.json`` (OpenAPI 3.1), ``/docs`` (Swagger UI, whose assets come from
+the ``flask-swagger-ui`` package and are served by the app itself: no CDN) and ``/healthz``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from flask import Flask, send_from_directory
+
+from opendata.api import datasets, health, observations, regions
+from opendata.api.base import SettingsPlugin
+from opendata.api.context import EXTENSION, ApiState, close_connection
+from opendata.api.errors import Api
+
+PREFIX = "/api/v1"
+RESOURCES = (datasets, observations, regions)
+DOCS_ASSETS = "/docs/assets/"
+API_DESCRIPTION = """\
+Official statistics of Kalimantan Selatan (BPS and other sources), harvested into one store.
+
+Errors are RFC 9457 problem details (`application/problem+json`). Every `GET` under `/api/v1`
+has an `ETag` that changes when a harvest changes the data: send it back in `If-None-Match` to
+get `304 Not Modified`. The full guide is `docs/api.md`.
+"""
+
+
+def _swagger_ui_dist() -> str:
+    return str(files("flask_swagger_ui") / "dist")
+
+
+def init_api(app: Flask, api_state: ApiState) -> Api:
+    """Register the API, its docs and its error handlers on ``app``."""
+    app.extensions[EXTENSION] = api_state
+    app.teardown_appcontext(close_connection)
+    app.config.update(
+        API_TITLE="Open statistics of Kalimantan Selatan",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+    )
+    api = Api(spec_kwargs={"extra_plugins": [SettingsPlugin(api_state.settings)]})
+    api.init_app(app)
+    for module in RESOURCES:
+        api.register_blueprint(module.blp, url_prefix=PREFIX)
+    api.register_blueprint(health.blp)
+    dist = _swagger_ui_dist()
+
+    @app.get(f"{DOCS_ASSETS}<path:filename>")
+    def docs_asset(filename: str):
+        """Swagger UI's scripts and styles, from the flask-swagger-ui package."""
+        return send_from_directory(dist, filename, max_age=86400)
+
+    return api

@@ -1,0 +1,37 @@
+"""Gunicorn settings of the web API (``make run``: ``gunicorn --config gunicorn.conf.py wsgi:app``).
+
+- gthread workers: a CSV download streams for as long as it takes without the worker missing
+  its heartbeat (a sync worker is killed when one request outlives ``timeout``).
+- The app is loaded once before forking (fail fast, shared memory); each worker then drops the
+  store connections it inherited and opens its own (``post_fork``).
+- No control socket (gunicorn 27 opens one under ``~/.gunicorn/`` by default).
+
+``PORT`` (8000), ``WEB_CONCURRENCY`` (workers: 2 per CPU + 1) and ``GUNICORN_THREADS`` (4) tune it.
+Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_SIZE``).
+"""
+
+import os
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+preload_app = True
+control_socket_disable = True
+accesslog = "-"
+
+
+def post_fork(server, worker):
+    """Give the worker a connection pool of its own: the forked one belongs to the arbiter."""
+    server.app.wsgi().extensions["opendata"].engine.dispose(close=False)

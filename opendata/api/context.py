@@ -1,0 +1,185 @@
+"""What a request needs from the app: settings, its store connection, the data version, caches.
+
+Harvests run in another process and bump the store's data version whenever they change what is
+served. Each request reads that version once; everything cached (whole responses, the region
+index, a dataset's dimensions) is keyed by it, so a harvest is visible on the next request.
+Each gunicorn worker has caches of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+from flask import current_app, g
+from sqlalchemy import Connection, Engine
+
+from opendata.config import Settings
+from opendata.filters import require_dataset
+from opendata.regions import RegionIndex
+from opendata.store import queries
+
+EXTENSION = "opendata"
+DERIVED_CACHE_SIZE = 64
+
+
+class VersionedCache:
+    """A thread-safe LRU cache for one data version of the store; a newer version empties it.
+
+    Keys carry the version too, so a request that read an older version (a harvest committed
+    while it ran) neither reads nor stores entries of the newer one.
+    """
+
+    def __init__(self, maxsize: int):
+        self._cache: LRUCache | None = LRUCache(maxsize) if maxsize > 0 else None
+        self._lock = threading.Lock()
+        self._version = -1
+
+    def get(self, version: int, key: Hashable) -> Any:
+        """The value cached for ``key`` at ``version``, or None."""
+        if self._cache is None:
+            return None
+        with self._lock:
+            return self._cache.get((version, key))
+
+    def put(self, version: int, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` at ``version`` (ignored for an older version)."""
+        if self._cache is None:
+            return
+        with self._lock:
+            if version > self._version:
+                self._cache.clear()
+                self._version = version
+            if version == self._version:
+                self._cache[version, key] = value
+
+    def get_or_make(self, version: int, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The cached value, or ``make()`` kept for next time."""
+        value = self.get(version, key)
+        if value is None:
+            value = make()
+            self.put(version, key, value)
+        return value
+
+    def __len__(self) -> int:
+        return 0 if self._cache is None else len(self._cache)
+
+
+@dataclass
+class ApiState:
+    """The app's settings, store engine, caches and catalog status (``app.extensions``)."""
+
+    settings: Settings
+    engine: Engine
+    catalog: Mapping[str, Any] | None = None  #: dataset id -> spec, if the catalog loaded
+    catalog_error: str | None = None
+    responses: VersionedCache = field(init=False)  #: whole responses, by URL
+    derived: VersionedCache = field(init=False)  #: region index, dataset dimensions
+
+    def __post_init__(self) -> None:
+        self.responses = VersionedCache(self.settings.CACHE_SIZE)
+        self.derived = VersionedCache(DERIVED_CACHE_SIZE)
+
+
+class SeriesDimensions(Mapping):
+    """A dataset's {series id: {dimension: (code, label)}}, read again once if a series is missing.
+
+    The cached copy belongs to the data version the request read first; a harvest that commits
+    while the request runs may add series that its rows then show.
+    """
+
+    def __init__(self, known: Mapping, load: Callable[[], Mapping]):
+        self._known, self._load, self._fresh = known, load, False
+
+    def __getitem__(self, series_id: int) -> Mapping[str, tuple[str, str]]:
+        try:
+            return self._known[series_id]
+        except KeyError:
+            if self._fresh:
+                raise
+            self._known, self._fresh = self._load(), True
+            return self._known[series_id]
+
+    def __iter__(self):
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """What serving a dataset's observations needs besides the rows."""
+
+    dataset_id: str
+    dimensions: tuple[queries.DimensionInfo, ...]
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]]
+
+    @property
+    def slugs(self) -> list[str]:
+        """The ids of the dataset's dimensions, in order."""
+        return [d.slug for d in self.dimensions]
+
+    def series_dimensions_on(self, conn: Connection) -> SeriesDimensions:
+        """The series' dimension values, read again from ``conn`` if a series is missing."""
+        return SeriesDimensions(
+            self.series_dimensions, lambda: queries.series_dimensions(conn, self.dataset_id)
+        )
+
+
+def state() -> ApiState:
+    """The current app's state."""
+    return current_app.extensions[EXTENSION]
+
+
+def connection() -> Connection:
+    """The request's store connection: opened on first use, closed when the request ends."""
+    if "store_conn" not in g:
+        g.store_conn = state().engine.connect()
+    return g.store_conn
+
+
+def close_connection(_error: BaseException | None = None) -> None:
+    """Give the request's connection back to the pool (a streamed response's at its end)."""
+    conn = g.pop("store_conn", None)
+    if conn is not None:
+        conn.close()
+
+
+def data_version() -> int:
+    """The store's data version, read once per request."""
+    if "data_version" not in g:
+        g.data_version = queries.data_version(connection())
+    return g.data_version
+
+
+def last_finished_run() -> int:
+    """The latest finished harvest run, read once per request (it dates ``last_harvest``)."""
+    if "last_finished_run" not in g:
+        g.last_finished_run = queries.last_finished_run(connection())
+    return g.last_finished_run
+
+
+def region_index() -> RegionIndex:
+    """The store's regions (reference and harvest-added) with every code system's aliases."""
+    return state().derived.get_or_make(
+        data_version(), "regions", lambda: queries.load_regions(connection())
+    )
+
+
+def dataset_meta(dataset_id: str) -> DatasetMeta:
+    """A harvested dataset's dimensions and series; raise UnknownDataset if there is none."""
+
+    def load() -> DatasetMeta:
+        conn = connection()
+        require_dataset(conn, dataset_id)
+        return DatasetMeta(
+            dataset_id,
+            tuple(queries.dataset_dimensions(conn, dataset_id)),
+            queries.series_dimensions(conn, dataset_id),
+        )
+
+    return state().derived.get_or_make(data_version(), ("dataset", dataset_id), load)

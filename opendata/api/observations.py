@@ -1,0 +1,256 @@
+"""Observations of a dataset: pages of JSON with keyset pagination, or one streamed CSV."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
+from webargs.fields import DelimitedList
+
+from opendata.api.base import Blueprint, QueryArgs
+from opendata.api.context import connection, dataset_meta, region_index, state
+from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
+from opendata.filters import (
+    check_dimensions,
+    dimension_filters,
+    period_bounds,
+    resolve_regions,
+    split_codes,
+)
+from opendata.formats.csv import write_csv
+from opendata.formats.json import write_observations
+from opendata.store import queries
+
+blp = Blueprint(
+    "observations",
+    __name__,
+    description="The figures of a dataset: one per region, period and dimension values",
+)
+
+PERIOD_PATTERN = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2]|Q[1-4]|S[12]))?$"
+_PERIODS = "`2020`, `2020-03`, `2020-Q1` or `2020-S2`"
+_NOT_A_PERIOD = (
+    "not a period: use YYYY (2024), YYYY-MM (2024-08), YYYY-Qn (2024-Q3) or YYYY-Sn (2024-S1)"
+)
+
+
+class ObservationFilterArgs(QueryArgs):
+    """The filters of observations (besides ``dim.<id>``, read from the query string as is)."""
+
+    #: named after the dataset's dimensions, so not fields: see :meth:`_without_dimensions`
+    extra_parameters = ("dim.<dimension id>",)
+
+    region = DelimitedList(
+        ma.fields.String(),
+        metadata={
+            "description": "Region code(s), comma-separated, in any code system: BPS (`6371`, "
+            "`6300`), Kemendagri (`63.71`, `63`), or BPS codes from before 2023."
+        },
+    )
+    from_ = ma.fields.String(
+        data_key="from",
+        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+        metadata={
+            "description": f"Keep periods that start on or after the start of this period "
+            f"({_PERIODS}): `from=2020-03` keeps `2020-Q2` but not `2020-Q1`."
+        },
+    )
+    to = ma.fields.String(
+        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+        metadata={
+            "description": f"Keep periods that end on or before the end of this period "
+            f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
+        },
+    )
+
+    @ma.pre_load
+    def _without_dimensions(self, data, **_kwargs):
+        # dim.<id> parameters are named after the dataset's dimensions: the view reads them.
+        return {key: data[key] for key in data if not key.startswith("dim.")}
+
+
+class ObservationQueryArgs(ObservationFilterArgs):
+    """Filters and the page of the JSON observations."""
+
+    cursor = ma.fields.String(
+        metadata={"description": "Where the page starts: from the `next` link of a page."}
+    )
+    limit = ma.fields.Integer(
+        validate=ma.validate.Range(min=1),
+        metadata={
+            "description": "Observations per page (`OPENDATA_PAGE_SIZE`, at most "
+            "`OPENDATA_MAX_PAGE_SIZE`).",
+            "x-default-setting": "PAGE_SIZE",
+            "x-maximum-setting": "MAX_PAGE_SIZE",
+        },
+    )
+
+    @ma.validates("limit")
+    def _at_most_max(self, value: int, data_key: str) -> None:
+        maximum = state().settings.MAX_PAGE_SIZE
+        if value > maximum:
+            raise ma.ValidationError(f"at most {maximum} observations per page")
+
+
+class RegionRefSchema(ma.Schema):
+    """The region of an observation."""
+
+    code = ma.fields.String(required=True, metadata={"description": "BPS code."})
+    name = ma.fields.String(required=True)
+
+
+class DimensionValueRefSchema(ma.Schema):
+    """The value of one dimension of an observation."""
+
+    code = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+
+
+class ObservationSchema(ma.Schema):
+    """One figure: a region, a period, the dimension values, the value as the source sent it."""
+
+    region = ma.fields.Nested(RegionRefSchema, required=True)
+    period = ma.fields.String(
+        required=True, metadata={"description": "`2024`, `2024-S1`, `2024-Q3` or `2024-08`."}
+    )
+    dimensions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(DimensionValueRefSchema),
+        required=True,
+        metadata={"description": "The value of each dimension, by dimension id."},
+    )
+    value = ma.fields.Decimal(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The exact decimal the source sent (`7.10` stays `7.10`)."},
+    )
+    unit = ma.fields.String(required=True, allow_none=True)
+    flag = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The source's status flag."}
+    )
+    note = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The source's note."}
+    )
+
+
+class ObservationPageSchema(ma.Schema):
+    """A page of observations and the link to the next one."""
+
+    data = ma.fields.List(ma.fields.Nested(ObservationSchema), required=True)
+    next = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The URL of the next page; null on the last page."},
+    )
+
+
+LINK_HEADER = {
+    "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
+    "schema": {"type": "string"},
+}
+DISPOSITION_HEADER = {
+    "description": "`attachment` with a file name naming the dataset and the filters.",
+    "schema": {"type": "string"},
+}
+
+
+def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
+    """The store query of these filters; raise FilterError naming a bad one."""
+    meta = dataset_meta(dataset_id)
+    start, end = period_bounds(args.get("from_"), args.get("to"))
+    regions = resolve_regions(region_index(), split_codes(args.get("region", ())))
+    wanted = dimension_filters(request.args.items(multi=True))
+    check_dimensions(meta.dimensions, wanted, dataset_id)
+    return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
+
+
+def _next_url(cursor: str) -> str:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    params.append(("cursor", cursor))
+    return f"{request.base_url}?{urlencode(params, safe=',:')}"
+
+
+@blp.route("/datasets/<dataset_id>/observations")
+class ObservationList(MethodView):
+    @blp.versioned
+    @blp.arguments(ObservationQueryArgs, location="query")
+    @blp.response(200, ObservationPageSchema, headers={"Link": LINK_HEADER})
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, args, dataset_id):
+        """Observations of a dataset, a page at a time
+
+        Filter by dimension with `dim.<dimension id>=<code>[,<code>]` (the ids and codes are in
+        the dataset's `dimensions`), e.g. `dim.jenis_kelamin=1`. Observations come in a stable
+        order (region, series, period); follow `next` (or the `Link` header) for the next page.
+        The cursor is bound to the filters: keep them while paging.
+        """
+        query = _query(dataset_id, args)
+        digest = filters_digest(query)
+        if args.get("cursor"):
+            query.after = decode_cursor(args["cursor"], digest)
+        limit = args.get("limit") or state().settings.PAGE_SIZE
+        query.limit = limit + 1
+        conn = connection()
+        rows = list(queries.iter_observations(conn, query))
+        next_url = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_url = _next_url(encode_cursor(rows[-1].keyset, digest))
+        meta = dataset_meta(dataset_id)
+        body = write_observations(rows, meta.slugs, meta.series_dimensions_on(conn), next_url)
+        response = Response(body, mimetype="application/json")
+        if next_url:
+            response.headers["Link"] = f'<{next_url}>; rel="next"'
+        return response
+
+
+def _file_name(dataset_id: str, query: queries.ObservationQuery, args: dict) -> str:
+    """``demo_6371-6372_from-2020_to-2024-Q2.csv``: the dataset and the filters that narrow it."""
+    parts = [dataset_id]
+    regions = list(dict.fromkeys(query.regions))
+    if regions:
+        parts.append("-".join(regions[:5]) + ("-etc" if len(regions) > 5 else ""))
+    for key, name in (("from_", "from"), ("to", "to")):
+        if key in args:
+            parts.append(f"{name}-{args[key]}")
+    return "_".join(parts) + ".csv"
+
+
+@blp.route("/datasets/<dataset_id>/observations.csv")
+class ObservationCsv(MethodView):
+    @blp.versioned(keep=False)
+    @blp.arguments(ObservationFilterArgs, location="query")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/csv",
+        description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
+        "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note.",
+        headers={"Content-Disposition": DISPOSITION_HEADER},
+    )
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, args, dataset_id):
+        """Observations of a dataset as one CSV file
+
+        The same filters as the JSON observations (`dim.<dimension id>=<code>[,<code>]` too),
+        every matching row, streamed.
+        """
+        query = _query(dataset_id, args)
+        meta = dataset_meta(dataset_id)
+        engine = state().engine
+
+        def chunks():
+            # The request's connection is closed when the view returns, before the first chunk
+            # is sent: the stream has a connection of its own, closed when it ends or the
+            # client goes away.
+            with engine.connect() as conn:
+                rows = queries.iter_observations(conn, query)
+                series = meta.series_dimensions_on(conn)
+                yield from write_csv(dataset_id, meta.slugs, rows, series)
+
+        response = Response(chunks(), mimetype="text/csv")
+        name = _file_name(dataset_id, query, args)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

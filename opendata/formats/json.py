@@ -1,0 +1,77 @@
+"""JSON of observation pages, assembled by hand: this is the API's hot path.
+
+A page is ``{"data": [observation, ...], "next": url or null}``; an observation is::
+
+    {"region": {"code": "6371", "name": "Kota Banjarmasin"}, "period": "2024-08",
+     "dimensions": {"jenis_kelamin": {"code": "1", "label": "Laki-laki"}},
+     "value": 4.02, "unit": "Persen", "flag": null, "note": null}
+
+``value`` is a JSON number written with exactly the digits the source sent (``7.10`` stays
+``7.10``): the store's decimal text goes into the body as it is. Going through ``Decimal`` and a
+JSON encoder would either quote it (Flask writes ``Decimal`` as a string) or, through ``float``,
+lose digits. Texts go through the JSON encoder, each distinct one once per page (regions, units
+and dimension values repeat on every row).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from opendata.store.queries import ObservationRow
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+#: a JSON number; the writer's decimal texts always are one (NaN or Infinity would not be)
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def number(text: str | None) -> str:
+    """The JSON of a stored decimal text: the text itself, or ``null``."""
+    return text if text is not None and _NUMBER.fullmatch(text) else "null"
+
+
+def write_observations(
+    rows: Iterable[ObservationRow],
+    dimensions: Sequence[str],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    next_url: str | None,
+) -> str:
+    """The JSON text of one page of ``rows``; ``dimensions`` are the dataset's slugs in order."""
+    texts: dict[str | None, str] = {None: "null"}
+    regions: dict[str, str] = {}
+    dims: dict[int, str] = {}
+    empty: Mapping[str, tuple[str, str]] = {}
+
+    def text(value: str | None) -> str:
+        encoded = texts.get(value)
+        if encoded is None:
+            encoded = texts[value] = _encode(value)
+        return encoded
+
+    parts = []
+    for row in rows:
+        region = regions.get(row.region_code)
+        if region is None:
+            region = regions[row.region_code] = (
+                f'{{"code":{text(row.region_code)},"name":{text(row.region_name)}}}'
+            )
+        dim = dims.get(row.series_id)
+        if dim is None:
+            values = series_dimensions.get(row.series_id, empty)
+            dim = dims[row.series_id] = (
+                "{"
+                + ",".join(
+                    f'{text(slug)}:{{"code":{text(values[slug][0])},'
+                    f'"label":{text(values[slug][1])}}}'
+                    for slug in dimensions
+                    if slug in values
+                )
+                + "}"
+            )
+        parts.append(
+            f'{{"region":{region},"period":{text(row.period)},"dimensions":{dim},'
+            f'"value":{number(row.value_text)},"unit":{text(row.unit)},'
+            f'"flag":{text(row.flag)},"note":{text(row.note)}}}'
+        )
+    return f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)}}}'

@@ -1,0 +1,158 @@
+"""Observations as JSON: exact values, filters in any code system and as intervals, paging."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.api.conftest import CELLS
+
+URL = "/api/v1/datasets/demo/observations"
+
+
+def walk(client, url):
+    """Every observation of ``url``, following the Link header; and the pages' sizes."""
+    observations, sizes = [], []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.get_json()
+        page = response.get_json()
+        link = response.headers.get("Link")
+        if page["next"]:
+            assert link == f'<{page["next"]}>; rel="next"'
+        else:
+            assert link is None
+        observations += page["data"]
+        sizes.append(len(page["data"]))
+        url = page["next"]
+    return observations, sizes
+
+
+def keys(observations):
+    return [
+        (o["region"]["code"], o["period"], o["dimensions"]["jenis_kelamin"]["code"])
+        for o in observations
+    ]
+
+
+def test_values_are_json_numbers_with_the_digits_the_source_sent(client):
+    response = client.get(f"{URL}?limit=100")
+    text = response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    for literal in ('"value":7.10', '"value":-0.47', '"value":683244', '"value":null'):
+        assert literal in text
+    assert '"value":0.000000000000000000012345678901234567' in text
+    page = json.loads(text, parse_float=Decimal)
+    assert page["next"] is None
+    got = {key: o["value"] for key, o in zip(keys(page["data"]), page["data"], strict=True)}
+    assert got == {key: None if v is None else Decimal(v) for key, v in CELLS.items()}
+
+
+def test_an_observation_has_the_documented_shape(client):
+    page = client.get(f"{URL}?region=6371&from=2024-08&to=2024-08&dim.jenis_kelamin=1").get_json()
+    assert page == {
+        "data": [
+            {
+                "region": {"code": "6371", "name": "Kota Banjarmasin"},
+                "period": "2024-08",
+                "dimensions": {"jenis_kelamin": {"code": "1", "label": "Laki-laki"}},
+                "value": 4.02,
+                "unit": "Jiwa",
+                "flag": None,
+                "note": None,
+            }
+        ],
+        "next": None,
+    }
+
+
+def test_order_is_region_then_series_then_period(client):
+    got = keys(client.get(f"{URL}?region=6371").get_json()["data"])
+    assert got == [
+        ("6371", "2024-Q1", "1"),
+        ("6371", "2024", "1"),
+        ("6371", "2024-Q3", "1"),
+        ("6371", "2024-S2", "1"),
+        ("6371", "2024-08", "1"),
+        ("6371", "2024-08", "2"),
+    ]
+    everything = keys(client.get(URL).get_json()["data"])
+    assert [k[0] for k in everything] == sorted(k[0] for k in everything)
+
+
+@pytest.mark.parametrize(
+    ("regions", "expected"),
+    [
+        ("6371", {"6371"}),
+        ("63.71", {"6371"}),
+        ("63.71,6372", {"6371", "6372"}),
+        ("63", {"6300"}),
+        ("6300,63.72", {"6300", "6372"}),
+        ("6371010", {"6371010"}),
+    ],
+)
+def test_region_filter_takes_codes_of_any_system(client, regions, expected):
+    observations = client.get(f"{URL}?region={regions}").get_json()["data"]
+    assert {o["region"]["code"] for o in observations} == expected
+    assert len(observations) == sum(1 for key in CELLS if key[0] in expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "periods"),
+    [
+        ("from=2024-03", {"2024-08", "2024-Q3", "2024-S2"}),
+        ("from=2024-Q3", {"2024-08", "2024-Q3", "2024-S2"}),
+        ("to=2024-Q1", {"2023", "2024-01", "2024-Q1"}),
+        ("to=2024-S1", {"2023", "2024-01", "2024-Q1"}),
+        ("from=2024&to=2024", {"2024", "2024-01", "2024-08", "2024-Q1", "2024-Q3", "2024-S2"}),
+        ("from=2024-S2&to=2024-Q3", {"2024-08", "2024-Q3"}),
+        ("to=2023", {"2023"}),
+    ],
+)
+def test_from_and_to_compare_periods_as_date_intervals(client, query, periods):
+    observations = client.get(f"{URL}?{query}").get_json()["data"]
+    assert {o["period"] for o in observations} == periods
+
+
+def test_dimension_filters(client):
+    women = client.get(f"{URL}?dim.jenis_kelamin=2").get_json()["data"]
+    assert {k for k in keys(women)} == {k for k in CELLS if k[2] == "2"}
+    by_sex = client.get(f"{URL}?dim.jenis_kelamin=1,2&region=6371").get_json()["data"]
+    assert {k for k in keys(by_sex)} == {k for k in CELLS if k[2] in "12" and k[0] == "6371"}
+    repeated = client.get(f"{URL}?dim.jenis_kelamin=1&dim.jenis_kelamin=2&region=6371")
+    assert repeated.get_json()["data"] == by_sex
+
+
+@pytest.mark.parametrize("query", ["", "region=6371,6372&", "dim.jenis_kelamin=1,3&from=2024&"])
+@pytest.mark.parametrize("limit", [1, 3, 5])
+def test_pages_walked_by_their_links_hold_the_unpaged_rows(client, query, limit):
+    everything = client.get(f"{URL}?{query}limit=100").get_json()["data"]
+    paged, sizes = walk(client, f"{URL}?{query}limit={limit}")
+    assert paged == everything
+    assert all(size == limit for size in sizes[:-1]) and 0 < sizes[-1] <= limit
+
+
+def test_the_page_size_may_change_between_pages(client):
+    first = client.get(f"{URL}?limit=4").get_json()
+    rest, _ = walk(client, first["next"].replace("limit=4", "limit=3"))
+    assert first["data"] + rest == client.get(URL).get_json()["data"]
+
+
+def test_default_and_maximum_page_size_come_from_the_settings(store, make_app):
+    client = make_app(PAGE_SIZE=5, MAX_PAGE_SIZE=7).test_client()
+    first = client.get(URL).get_json()
+    assert len(first["data"]) == 5 and first["next"]
+    assert len(client.get(f"{URL}?limit=7").get_json()["data"]) == 7
+    assert client.get(f"{URL}?limit=8").status_code == 400
+    parameters = client.get("/openapi.json").get_json()["paths"][
+        "/api/v1/datasets/{dataset_id}/observations"
+    ]["get"]["parameters"]
+    limit = next(p for p in parameters if p.get("name") == "limit")
+    assert (limit["schema"]["default"], limit["schema"]["maximum"]) == (5, 7)
+
+
+def test_a_dataset_without_matching_rows_gives_an_empty_page(client):
+    page = client.get(f"{URL}?region=6301").get_json()
+    assert page == {"data": [], "next": None}

@@ -1,0 +1,64 @@
+"""The OpenAPI 3.1 spec and the interactive docs, served with no network at all."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from opendata import create_app
+
+
+@pytest.fixture
+def client(tmp_path, catalog_dir):
+    """No store is needed to serve the spec and the docs."""
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}", "CATALOG_DIR": catalog_dir}
+    )
+    yield app.test_client()
+    app.extensions["opendata"].engine.dispose()
+
+
+def test_the_spec_is_openapi_3_1(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.1.0"
+    assert set(spec["paths"]) == {
+        "/api/v1/datasets",
+        "/api/v1/datasets/{dataset_id}",
+        "/api/v1/datasets/{dataset_id}/observations",
+        "/api/v1/datasets/{dataset_id}/observations.csv",
+        "/api/v1/regions",
+        "/api/v1/regions/{code}",
+        "/healthz",
+    }
+
+
+def test_the_spec_documents_csv_headers_and_problems(client):
+    spec = client.get("/openapi.json").get_json()
+    csv = spec["paths"]["/api/v1/datasets/{dataset_id}/observations.csv"]["get"]
+    assert "text/csv" in csv["responses"]["200"]["content"]
+    assert {"Content-Disposition", "ETag"} <= set(csv["responses"]["200"]["headers"])
+    page = spec["paths"]["/api/v1/datasets/{dataset_id}/observations"]["get"]
+    assert {"Link", "ETag"} <= set(page["responses"]["200"]["headers"])
+    assert "304" in page["responses"]
+    bad_request = spec["components"]["responses"]["BAD_REQUEST"]
+    assert list(bad_request["content"]) == ["application/problem+json"]
+    value = spec["components"]["schemas"]["Observation"]["properties"]["value"]
+    assert value["type"] == ["number", "null"]
+
+
+def test_the_docs_page_uses_only_assets_the_app_serves(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "SwaggerUIBundle" in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(assets) >= 3
+    assert '"/openapi.json"' in html
+    for asset in assets:
+        assert asset.startswith("/"), asset  # nothing from another host
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.get_data()) > 1000
+        served.close()
+    assert not re.search(r"https?://", html)

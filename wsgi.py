@@ -1,0 +1,3 @@
+from opendata import create_app
+
+app = create_app()
