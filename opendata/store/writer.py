@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from harvesters.base import Dimension, Indicator, ParseResult, Payload
 from opendata.catalog import DatasetSpec
@@ -52,14 +53,6 @@ def _naive(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def value_text(value: Decimal | None) -> str | None:
-    """The decimal as positional text (``Decimal("1E+5")`` -> ``"100000"``), digits kept."""
-    if value is None:
-        return None
-    text = str(value)
-    return format(value, "f") if "E" in text else text
 
 
 # -- store metadata -----------------------------------------------------------------------------
@@ -467,27 +460,71 @@ def _insert_observations(conn: Connection, rows: list[tuple]) -> None:
         conn.exec_driver_sql(sql, rows)
 
 
-def _period_bounds(conn: Connection):
-    """period text -> (start, end) as the driver wants them, cached for one write."""
-    date_type = t.observation.c.period_start.type.dialect_impl(conn.dialect)
-    process = date_type.bind_processor(conn.dialect) or (lambda d: d)
-    cache: dict[str, tuple[Any, Any]] = {}
+class _PeriodBounds(dict):
+    """period text -> (start, end) as the driver takes them; each period parsed once."""
 
-    def bounds(text: str) -> tuple[Any, Any]:
-        found = cache.get(text)
-        if found is None:
-            period = parse_period(text)
-            found = cache[text] = (process(period.start), process(period.end))
+    def __init__(self, conn: Connection):
+        super().__init__()
+        date_type = t.observation.c.period_start.type.dialect_impl(conn.dialect)
+        self.process = date_type.bind_processor(conn.dialect) or (lambda d: d)
+
+    def __missing__(self, text: str) -> tuple[Any, Any]:
+        period = parse_period(text)
+        found = self[text] = (self.process(period.start), self.process(period.end))
         return found
 
-    return bounds
+
+def _exact(value: Decimal) -> tuple[str, float]:
+    """The exact positional text of a value, and the double for sorting."""
+    text = str(value)
+    if "E" in text:  # 1E+5 -> 100000: positional text, every digit kept
+        text = format(value, "f")
+    return text, float(text)  # float(Decimal) would format the decimal once more
+
+
+def _duplicates(records: Sequence, series_ids: Mapping) -> list[str]:
+    seen, twice = set(), []
+    for indicator, region, period, dims, *_ in records:
+        key = (series_ids[indicator, region, dims], period)
+        if key in seen:
+            twice.append(f"{indicator}/{region}/{period} {dims_key(dims) or '(no dimensions)'}")
+        seen.add(key)
+    return twice
+
+
+def _insert_all(conn, records, series_ids, run_id) -> WriteCounts:
+    """A dataset's first harvest: every cell is new; the unique index catches duplicates."""
+    bounds = _PeriodBounds(conn)
+    rows = []
+    append = rows.append
+    # The hot loop of a first harvest (one pass per cell): locals and unpacking on purpose.
+    for indicator, region, period, dims, value, flag, note in records:
+        start, end = bounds[period]
+        text, number = (None, None) if value is None else _exact(value)
+        append(
+            (series_ids[indicator, region, dims], period, start, end, text, number, flag, note)
+            + (run_id, run_id)
+        )
+    try:
+        _insert_observations(conn, rows)
+    except IntegrityError:
+        twice = _duplicates(records, series_ids)
+        if not twice:
+            raise
+        raise WriteError(
+            f"two cells for {twice[0]}"
+            + (f" (and {len(twice) - 1} more)" if len(twice) > 1 else "")
+        ) from None
+    return WriteCounts(added=len(rows))
 
 
 def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteCounts:
     """Insert new cells, update changed ones (keeping what they replace), count the rest."""
-    counts = WriteCounts()
     existing = _existing_observations(conn, dataset_id)
-    bounds = _period_bounds(conn)
+    if not existing:
+        return _insert_all(conn, records, series_ids, run_id)
+    counts = WriteCounts()
+    bounds = _PeriodBounds(conn)
     seen: set[tuple[int, str]] = set()
     inserts, updates, revisions = [], [], []
     # The hot loop of a harvest (one pass per cell): locals and tuple unpacking on purpose.
@@ -499,16 +536,10 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
                 f"two cells for {indicator}/{region}/{period} {dims_key(dims) or '(no dimensions)'}"
             )
         seen.add(key)
-        if value is None:
-            text = number = None
-        else:
-            text = str(value)
-            if "E" in text:  # 1E+5 -> 100000: positional text, every digit kept
-                text = format(value, "f")
-            number = float(text)  # float(Decimal) would format the decimal once more
-        old = existing.get(key) if existing else None
+        text, number = (None, None) if value is None else _exact(value)
+        old = existing.get(key)
         if old is None:
-            start, end = bounds(period)
+            start, end = bounds[period]
             inserts.append(
                 (series_id, period, start, end, text, number, flag, note, run_id, run_id)
             )
