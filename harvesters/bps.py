@@ -262,7 +262,8 @@ class BPSClient:
             return self.session.get(url, params=query, headers=headers, timeout=self.timeout)
         except requests.Timeout:
             self._last_error = f"no answer within {self.timeout:g} s (timeout)"
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            # ChunkedEncodingError: the connection dropped in the middle of the body
             self._last_error = f"a connection error ({self.mask(str(exc))})"
         return None
 
@@ -301,8 +302,14 @@ class BPSClient:
             message = str(body.get("message", ""))
             if _MAX_YEARS.search(message):
                 return body  # the caller shrinks its windows
-            raise UpstreamError(error_text(self.mask(message), payload.url))
+            text = error_text(self.mask(message), payload.url)
+            if _KEY_PROBLEM.search(message):  # fixing it is the operator's job, not a retry's
+                raise SourceConfigurationError(text)
+            raise UpstreamError(text)
         return body
+
+
+_KEY_PROBLEM = re.compile(r"re-check your key|not allowed|key is missing", re.IGNORECASE)
 
 
 def error_text(message: str, url: str) -> str:
@@ -325,7 +332,7 @@ class BPSHarvester(Harvester):
 
     id: ClassVar[str] = "bps"
     title: ClassVar[str] = "BPS (Badan Pusat Statistik) WebAPI"
-    version: ClassVar[str] = "1"  # bump when the same payloads would parse differently
+    version: ClassVar[str] = "2"  # bump when the same payloads would parse differently
 
     def __init__(
         self,

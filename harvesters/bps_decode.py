@@ -23,7 +23,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -119,17 +119,23 @@ def turvar_group(body: Any) -> str | None:
     return None
 
 
+#: BPS writes ``last_update`` in Jakarta's time (WIB, UTC+7, no daylight saving) without saying so
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
 def _last_update(body: Mapping[str, Any]) -> datetime | None:
+    """The table's ``last_update`` as an aware datetime (WIB unless the text names an offset)."""
     text = body.get("last_update")
     if not isinstance(text, str) or not text.strip():
         return None
     try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+        moment = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
     except ValueError:
         try:
-            return datetime.fromisoformat(text.strip())
+            moment = datetime.fromisoformat(text.strip())
         except ValueError:
             return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
 
 
 def source_ref(url: str, domain: str, var: int) -> str:

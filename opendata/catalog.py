@@ -15,6 +15,7 @@ catalog's loader reads any plain scalar with a leading zero as the text it is, s
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,19 @@ def _optional_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
     raise CatalogError(f"{where}: '{key}' must be a text")
 
 
+def _refuse_misspelt_keys(raw: Mapping[str, Any], source: str, where: str) -> None:
+    """More keys are allowed, but one that looks like a known key is surely a typo."""
+    for key in raw:
+        if key in _KNOWN_KEYS or key == source or not isinstance(key, str):
+            continue
+        close = difflib.get_close_matches(key, sorted(_KNOWN_KEYS), n=1, cutoff=0.8)
+        if close:
+            raise CatalogError(
+                f"{where}: unknown key '{key}': did you mean '{close[0]}'? "
+                f"(known keys: {', '.join(sorted(_KNOWN_KEYS))}, and '{source}')"
+            )
+
+
 def parse_spec(raw: Any, path: Path) -> DatasetSpec:
     """Validate one loaded catalog document; raise CatalogError naming the file and the key."""
     where = str(path)
@@ -132,6 +146,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
             f"{where}: 'dimensions' must map a source axis to a slug "
             "(lowercase letters, digits, '_'), e.g. {vervar: jenis_korban}"
         )
+    _refuse_misspelt_keys(raw, source, where)
     description = raw.get("description")
     return DatasetSpec(
         id=dataset_id,

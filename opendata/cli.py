@@ -6,7 +6,9 @@ harvest holds the lock (EX_TEMPFAIL: cron may simply try again later).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -228,18 +230,25 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
             dimensions = queries.dataset_dimensions(conn, dataset_id)
             check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
             query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)
-            chunks = write_csv(
-                dataset_id,
-                [d.slug for d in dimensions],
-                queries.iter_observations(conn, query),
-                queries.series_dimensions(conn, dataset_id),
-            )
-            out = sys.stdout.buffer
-            for chunk in chunks:
-                out.write(chunk.encode("utf-8"))
-            out.flush()
+            rows = queries.iter_observations(conn, query)
+            # closed inside the connection's block, also when the reader goes away early
+            with contextlib.closing(rows):
+                chunks = write_csv(
+                    dataset_id,
+                    [d.slug for d in dimensions],
+                    rows,
+                    queries.series_dimensions(conn, dataset_id),
+                )
+                out = sys.stdout.buffer
+                for chunk in chunks:
+                    out.write(chunk.encode("utf-8"))
+                out.flush()
     except OpendataError as exc:
         _fail(str(exc))
+    except BrokenPipeError:
+        # the reader stopped early (`opendata export ... | head`): no traceback, no flush error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_FAILED)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from opendata.exceptions import ConfigurationError
 
@@ -60,6 +61,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _http_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL, e.g. https://webapi.bps.go.id/v1/api")
+    return text.strip().rstrip("/")
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
@@ -90,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
         "BPS_BASE_URL",
         "https://webapi.bps.go.id/v1/api",
         "Base URL of the BPS WebAPI.",
+        _http_url,
     ),
     Setting(
         "BPS_API_KEY",

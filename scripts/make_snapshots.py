@@ -70,8 +70,10 @@ def kalsel_rows(body: dict, origin: str) -> dict:
     snapshot["_opendata"] = {
         "reconstructed": True,
         "source": f"BPS WebAPI list?model=data&domain=0000&var={var}, recorded by {origin}",
-        "note": "Rows of Kalimantan Selatan (63xx) and Indonesia (9999) of a recorded live "
-        "response; other rows removed by scripts/make_snapshots.py. Figures unchanged.",
+        "note": "Rows of Kalimantan Selatan (63xx)"
+        + (" and Indonesia (9999)" if any(v["val"] == 9999 for v in keep) else "")
+        + " of a recorded live response; other rows removed by scripts/make_snapshots.py. "
+        "Figures unchanged.",
     }
     return snapshot
 

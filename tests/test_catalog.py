@@ -60,6 +60,16 @@ def test_an_unquoted_domain_0000_is_read_as_text(tmp_path):
             "'frequency' must be one of",
         ),
         ("id: demo\ntitle: [T\n", "not valid YAML"),
+        (
+            "id: demo\ntitle: T\nsource: bps\nlicence: CC-BY\n"
+            'bps: {domain: "6300", var: 1, years: 2024}\n',
+            "unknown key 'licence': did you mean 'license'?",
+        ),
+        (
+            "id: demo\ntitle: T\nsource: bps\natribution: BPS\n"
+            'bps: {domain: "6300", var: 1, years: 2024}\n',
+            "did you mean 'attribution'?",
+        ),
     ],
 )
 def test_a_broken_file_names_itself_and_the_key(tmp_path, body, message):
@@ -68,3 +78,17 @@ def test_a_broken_file_names_itself_and_the_key(tmp_path, body, message):
         load_catalog(tmp_path)
     assert message in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_more_keys_are_allowed_and_kept(tmp_path):
+    path = _write(
+        tmp_path,
+        """\
+        id: demo
+        title: T
+        source: bps
+        bps: {domain: "6300", var: 1, years: 2024}
+        contact: bappeda@kalselprov.go.id
+        """,
+    )
+    assert load_spec(path).extra == {"contact": "bappeda@kalselprov.go.id"}

@@ -149,11 +149,15 @@ def test_a_held_lock_exits_75(invoke, store_url):
     assert "another harvest" in result.output
 
 
-def test_an_invalid_setting_exits_2(store_url, catalog_dir):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_HTTP_RETRIES": "many"}
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("OPENDATA_HTTP_RETRIES", "many"), ("OPENDATA_BPS_BASE_URL", "webapi.bps.go.id/v1/api")],
+)
+def test_an_invalid_setting_exits_2(store_url, catalog_dir, name, value):
+    env = {"OPENDATA_DATABASE_URL": store_url, name: value}
     result = CliRunner().invoke(cli, ["harvest", "--all"], env=env)
     assert result.exit_code == 2
-    assert "OPENDATA_HTTP_RETRIES='many' is not valid" in result.output
+    assert f"{name}={value!r} is not valid" in result.output
 
 
 def test_harvest_refuses_a_store_that_needs_an_upgrade(tmp_path, catalog_dir):

@@ -162,7 +162,7 @@ observation = Table(
     Column("period", String(10), nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
-    Column("value_text", String(64)),  # the exact decimal text the source sent
+    Column("value_text", Text),  # the exact decimal text the source sent, however long
     Column("value_num", Float),  # for sorting and range filters only
     Column("flag", String(16)),
     Column("note", Text),
@@ -179,7 +179,7 @@ observation_revision = Table(
     Column("id", Integer, primary_key=True),
     Column("observation_id", ForeignKey("observation.id"), nullable=False, index=True),
     Column("run_id", Integer, nullable=False),  # the run that replaced these values
-    Column("value_text", String(64)),
+    Column("value_text", Text),
     Column("flag", String(16)),
     Column("note", Text),
 )

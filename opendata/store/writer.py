@@ -104,13 +104,14 @@ def sync_regions(conn: Connection, index: RegionIndex) -> bool:
     if get_meta(conn, "regions_checksum") == checksum:
         return False
     existing = {row.code: row for row in conn.execute(select(t.region))}
-    new_rows = []
+    new_rows, updated = [], False
     for row in rows:
         old = existing.get(row["code"])
         if old is None:
             new_rows.append(row)
         elif any(getattr(old, k) != v for k, v in row.items()):
             conn.execute(update(t.region).where(t.region.c.code == row["code"]).values(**row))
+            updated = True
     if new_rows:
         conn.execute(insert(t.region), new_rows)
     have = {(a.alias, a.system) for a in conn.execute(select(t.region_alias))}
@@ -118,8 +119,8 @@ def sync_regions(conn: Connection, index: RegionIndex) -> bool:
     if aliases:
         conn.execute(insert(t.region_alias), aliases)
     set_meta(conn, "regions_checksum", checksum)
-    if new_rows or have != {(a["alias"], a["system"]) for a in aliases}:
-        bump_data_version(conn)
+    if new_rows or updated or have != {(a["alias"], a["system"]) for a in aliases}:
+        bump_data_version(conn)  # names and codes are served: caches and ETags must move
     return True
 
 

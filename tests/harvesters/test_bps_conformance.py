@@ -15,7 +15,7 @@ import pytest
 
 from harvesters.base import Region
 from harvesters.bps import BPSHarvester
-from harvesters.exceptions import UpstreamError
+from harvesters.exceptions import SourceConfigurationError, UpstreamError
 from tests.harvesters.conftest import SHARED, make_spec, payload, recorded, replay_session
 
 RESPONSES = sorted((SHARED / "responses").glob("*.json")) if SHARED.is_dir() else []
@@ -231,7 +231,9 @@ def _fetch(tmp_path, clock, spec_query, *answers):
 )
 def test_recorded_errors_fail_with_a_clear_cause(tmp_path, clock, name, words):
     query = {"domain": "0000", "var": 1804, "years": "2017-2019"}
-    with pytest.raises(UpstreamError) as caught:
+    # a key problem is the operator's to fix (exit 2); the others are upstream failures (exit 1)
+    expected = SourceConfigurationError if "API key" in words else UpstreamError
+    with pytest.raises(expected) as caught:
         _fetch(tmp_path, clock, query, _answer(name))
     assert words in str(caught.value)
     assert "recorded-key-0001" not in str(caught.value)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from harvesters.base import Region
 from harvesters.bps import BPSHarvester
+from harvesters.bps_decode import WIB
 from harvesters.bps_labels import (
     Item,
     clean_notes,
@@ -223,7 +224,9 @@ def test_the_indicator_says_what_the_table_measures(tmp_path, regions):
     assert indicator.source_ref == (
         "https://webapi.bps.go.id/v1/api/list?model=data&domain=0000&var=624"
     )
-    assert indicator.source_last_update == datetime(2025, 12, 1, 13, 45, 51)
+    # BPS writes Jakarta time without an offset: 13:45:51 WIB is 06:45:51 UTC
+    assert indicator.source_last_update == datetime(2025, 12, 1, 13, 45, 51, tzinfo=WIB)
+    assert indicator.source_last_update == datetime(2025, 12, 1, 6, 45, 51, tzinfo=UTC)
 
 
 def test_windows_merge_and_equal_cells_count_once(tmp_path, regions):
@@ -232,7 +235,7 @@ def test_windows_merge_and_equal_cells_count_once(tmp_path, regions):
     second["last_update"] = "2026-01-05 00:00:00"
     result = parse(tmp_path, regions, "0000", 624, first, second)
     assert len(result.records) == 8
-    assert result.indicators[0].source_last_update == datetime(2026, 1, 5)
+    assert result.indicators[0].source_last_update == datetime(2026, 1, 5, tzinfo=WIB)
 
 
 def test_windows_that_disagree_on_a_cell_fail(tmp_path, regions):

@@ -266,7 +266,7 @@ def test_a_rejected_key_says_so_and_keeps_the_error_body(bps_settings, clock, tm
     kept = []
     with BPSStandIn("another-key", default_tables()) as server:
         settings = {**bps_settings, "BPS_BASE_URL": server.base_url}
-        with caplog.at_level(logging.DEBUG), pytest.raises(UpstreamError) as caught:
+        with caplog.at_level(logging.DEBUG), pytest.raises(SourceConfigurationError) as caught:
             BPSHarvester(settings, clock=clock).fetch(spec, kept.append)
     message = str(caught.value)
     assert "BPS rejected the API key (OPENDATA_BPS_API_KEY)" in message

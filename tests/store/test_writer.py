@@ -136,3 +136,19 @@ def test_the_migrations_build_exactly_the_tables_of_the_schema(engine):
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_a_changed_region_name_moves_the_data_version(engine):
+    from opendata.regions import RegionIndex
+    from opendata.store.writer import set_meta, sync_regions
+
+    with engine.begin() as conn:
+        conn.execute(
+            t.region.update().where(t.region.c.code == "6371").values(name="Banjarmasin (old)")
+        )
+        set_meta(conn, "regions_checksum", "stale")
+        version = queries.data_version(conn)
+        assert sync_regions(conn, RegionIndex.reference())
+        assert queries.data_version(conn) == version + 1
+        name = conn.execute(select(t.region.c.name).where(t.region.c.code == "6371")).scalar()
+    assert name == "Kota Banjarmasin"

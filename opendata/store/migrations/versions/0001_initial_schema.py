@@ -212,7 +212,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=10), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("period_end", sa.Date(), nullable=False),
-        sa.Column("value_text", sa.String(length=64), nullable=True),
+        sa.Column("value_text", sa.Text(), nullable=True),
         sa.Column("value_num", sa.Float(), nullable=True),
         sa.Column("flag", sa.String(length=16), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
@@ -258,7 +258,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("observation_id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
-        sa.Column("value_text", sa.String(length=64), nullable=True),
+        sa.Column("value_text", sa.Text(), nullable=True),
         sa.Column("flag", sa.String(length=16), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
