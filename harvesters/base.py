@@ -116,6 +116,7 @@ class Harvester:
 
     id: ClassVar[str]
     title: ClassVar[str]
+    url: ClassVar[str | None] = None  #: the source's home page, shown to users
     #: bump when parse turns the same payloads into different records: a re-harvest whose
     #: payloads are unchanged is skipped only while this stays the same
     version: ClassVar[str] = "1"

@@ -332,6 +332,7 @@ class BPSHarvester(Harvester):
 
     id: ClassVar[str] = "bps"
     title: ClassVar[str] = "BPS (Badan Pusat Statistik) WebAPI"
+    url: ClassVar[str] = "https://webapi.bps.go.id"
     version: ClassVar[str] = "2"  # bump when the same payloads would parse differently
 
     def __init__(

@@ -190,7 +190,13 @@ class Runner:
                 else:
                     known = set(conn.execute(select(t.region.c.code)).scalars())
                     outcome.counts = writer.write_dataset(
-                        conn, spec, harvester_cls.title, result, run_id, known
+                        conn,
+                        spec,
+                        harvester_cls.title,
+                        result,
+                        run_id,
+                        known,
+                        source_url=getattr(harvester_cls, "url", None),
                     )
                     outcome.status = "ok"
                 writer.finish_run(

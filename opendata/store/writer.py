@@ -270,8 +270,9 @@ def _upsert(
     return pk, bool(changes)
 
 
-def _write_dataset_row(conn, spec: DatasetSpec, source_title: str, last_update) -> bool:
-    _, source_changed = _upsert(conn, t.source, {"id": spec.source}, {"title": source_title})
+def _write_dataset_row(conn, spec: DatasetSpec, source: tuple[str, str | None], last_update):
+    title, url = source
+    _, source_changed = _upsert(conn, t.source, {"id": spec.source}, {"title": title, "url": url})
     _, changed = _upsert(
         conn,
         t.dataset,
@@ -603,6 +604,7 @@ def write_dataset(
     result: ParseResult,
     run_id: int,
     known_regions: set[str],
+    source_url: str | None = None,
 ) -> WriteCounts:
     """Store one dataset's parse result in the caller's transaction; nothing is deleted.
 
@@ -613,7 +615,7 @@ def write_dataset(
         (_naive(i.source_last_update) for i in result.indicators if i.source_last_update),
         default=None,
     )
-    meta_changed = _write_dataset_row(conn, spec, source_title, last_update)
+    meta_changed = _write_dataset_row(conn, spec, (source_title, source_url), last_update)
     indicator_ids, indicators_changed = _write_indicators(conn, spec.id, result.indicators)
     dim_ids, value_ids, dims_changed = _write_dimensions(conn, spec.id, result.dimensions)
     regions_changed = _write_regions(conn, result, known_regions, run_id)
