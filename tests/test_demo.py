@@ -78,3 +78,15 @@ def test_default_paths_do_not_depend_on_the_working_directory(tmp_path, monkeypa
     assert settings.CATALOG_DIR == PROJECT_DIR / "datasets"
     assert settings.DATABASE_URL == f"sqlite:///{PROJECT_DIR / 'data' / 'opendata.sqlite3'}"
     assert os.path.isabs(settings.DATABASE_URL.removeprefix("sqlite:///"))
+
+
+def test_source_timestamps_are_served_in_utc(store_url):
+    from opendata import create_app
+
+    _invoke(store_url, "harvest", "pdrb-per-kapita-provinsi", "--offline")
+    app = create_app({"DATABASE_URL": store_url})
+    body = app.test_client().get("/api/v1/datasets/pdrb-per-kapita-provinsi").get_json()
+    app.extensions["opendata"].engine.dispose()
+    # BPS: "last_update": "2026-02-19 10:24:55", Jakarta time (UTC+7)
+    assert body["source_last_update"] == "2026-02-19T03:24:55+00:00"
+    assert {i["source_last_update"] for i in body["indicators"]} == {"2026-02-19T03:24:55+00:00"}

@@ -1,8 +1,11 @@
 """What every resource module shares: its Blueprint class, strict query arguments, caching.
 
-- Query parameters are parsed strictly: an unknown one, like a malformed one, is a 400 problem.
+- Query parameters are parsed strictly: an unknown one, like a malformed one, is a 400 problem;
+  so is a single-valued one given twice (``from=2020&from=2021``). A list parameter may be
+  repeated: ``region=6371&region=6372`` is ``region=6371,6372``.
 - :meth:`Blueprint.versioned` serves a GET at the store's data version: an ``ETag`` from that
-  version and the URL, ``304 Not Modified`` on a matching ``If-None-Match``, and whole
+  version and the URL, ``304 Not Modified`` on a matching ``If-None-Match`` (weak comparison,
+  RFC 9110 13.1.2: a proxy that compresses may have weakened the tag), and whole
   responses kept in the worker's cache until a harvest changes the data (a cached URL answers
   a 304 without touching the store beyond reading the version).
 """
@@ -18,7 +21,8 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
-from flask import Response, request
+from flask import Request, Response, request
+from webargs.fields import DelimitedFieldMixin
 from webargs.flaskparser import FlaskParser
 
 from opendata.api.context import data_version, last_finished_run, state
@@ -30,20 +34,87 @@ CACHE_CONTROL = "no-cache"
 MAX_CACHED_BYTES = 64 * 1024
 
 
+class QueryData(dict):
+    """A query string read for a schema, and the single-valued parameters given more than once."""
+
+    def __init__(self, data: Mapping[str, Any], repeated: Mapping[str, list[str]]):
+        super().__init__(data)
+        self.repeated = dict(repeated)
+
+
 class QueryParser(FlaskParser):
-    """webargs' Flask parser whose validation errors are 400s."""
+    """webargs' Flask parser whose validation errors are 400s, and that drops no repeated value.
+
+    webargs reads the first value of a repeated parameter and silently drops the others. Here
+    the values of a repeated delimited list are joined (``region=a&region=b`` reads as
+    ``region=a,b``), those of a list are all kept, and a single-valued parameter given twice is
+    a 400 naming it, reported with the other bad parameters.
+    """
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def load_querystring(self, req: Request, schema: ma.Schema) -> QueryData:
+        """The query string as a dict for ``schema``: see the class."""
+        fields = {field.data_key or name: field for name, field in schema.fields.items()}
+        data: dict[str, Any] = {}
+        repeated: dict[str, list[str]] = {}
+        for name, values in req.args.lists():
+            field = fields.get(name)
+            if isinstance(field, DelimitedFieldMixin):
+                data[name] = field.delimiter.join(values)
+            elif isinstance(field, ma.fields.List | ma.fields.Tuple):
+                data[name] = values
+            elif field is not None and len(values) > 1:
+                repeated[name] = [f"given {len(values)} times; give it once"]
+            else:  # a single value, or a parameter the schema does not know (it decides)
+                data[name] = values[0]
+        return QueryData(data, repeated)
+
+    def _process_location_data(self, location_data, schema, *args, **kwargs):
+        """Load as webargs does, then add the repeated parameters to the errors, if any.
+
+        webargs' (8.x) step between reading a location and loading it into the schema: the one
+        place where both the repeated parameters and the schema's own errors are known.
+        """
+        repeated = getattr(location_data, "repeated", None)
+        if not repeated:
+            return super()._process_location_data(location_data, schema, *args, **kwargs)
+        try:
+            super()._process_location_data(location_data, schema, *args, **kwargs)
+        except ma.ValidationError as error:
+            messages = error.normalized_messages()
+            raise ma.ValidationError({**messages, **repeated}) from None
+        raise ma.ValidationError(repeated)
+
 
 class QueryArgs(ma.Schema):
-    """Query arguments; endpoints without any still refuse unknown ones."""
+    """Query arguments; endpoints without any still refuse unknown ones.
+
+    ``openapi_parameters``: parameters the fields cannot declare (``dim.<id>``, named after the
+    data), added as they are to the spec of every operation that takes these arguments.
+    """
+
+    openapi_parameters: tuple[dict[str, Any], ...] = ()
 
 
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: strict query parsing and data-versioned responses."""
 
     ARGUMENTS_PARSER = QueryParser(unknown=ma.RAISE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # flask-smorest builds each operation's doc with these callbacks, arguments first.
+        self._prepare_doc_cbks.append(self._prepare_schema_parameters_doc)
+
+    @staticmethod
+    def _prepare_schema_parameters_doc(doc: dict, _doc_info: dict, **_kwargs) -> dict:
+        """Add the ``openapi_parameters`` of the operation's query schemas to its parameters."""
+        parameters = doc.get("parameters", [])
+        for parameter in list(parameters):
+            schema = parameter.get("schema") if isinstance(parameter, Mapping) else None
+            parameters.extend(deepcopy(list(getattr(schema, "openapi_parameters", ()))))
+        return doc
 
     def versioned(self, func=None, *, keep: bool = True, runs: bool = False):
         """Decorate a GET view: ETag, 304 and (with ``keep``) the response cache.
@@ -67,7 +138,8 @@ class Blueprint(flask_smorest.Blueprint):
                 if keep and response.status_code == 200 and not response.is_streamed:
                     _keep(version, key, response)
             etag = hashlib.blake2b(f"{version} {key}".encode(), digest_size=10).hexdigest()
-            if request.if_none_match.contains(etag):
+            # Weak comparison (RFC 9110, 13.1.2): W/"tag" and * match too.
+            if request.if_none_match.contains_weak(etag):
                 response.close()
                 response = Response(status=304)
             response.set_etag(etag)

@@ -4,6 +4,13 @@ A cursor is the URL-safe base64 of ``[region code, series id, period start, peri
 where the digest is a hash of the filters that produced it, so a cursor replayed with other
 filters is refused instead of silently skipping or repeating rows. The page size may change
 between pages.
+
+The digest is not a signature: anyone can make a cursor (the hash's inputs are public). That is
+harmless, as a cursor only says where a page starts, but it must not reach the store as anything
+the store could refuse. So every field is checked as strictly as the store's columns are: a
+region code of 4 or 7 digits, a series id within the stores' integer column, ISO dates of a
+period (start not after end); anything else is a 400, never a 500 (PostgreSQL, for one, refuses
+a NUL character in a text parameter).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from datetime import date
 
 from opendata.filters import FilterError
@@ -19,6 +27,13 @@ from opendata.store.queries import ObservationQuery
 
 PARAM = "cursor"
 MAX_ID = 2**31 - 1  #: the largest id the stores' integer columns hold
+#: longer than any cursor of ours (about 100 characters), so that nothing big is decoded
+MAX_LENGTH = 256
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_REGION_CODE = re.compile(r"[0-9]{4}(?:[0-9]{3})?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DIGEST = re.compile(r"[0-9a-f]{16}")
 
 
 def filters_digest(query: ObservationQuery) -> str:
@@ -45,17 +60,38 @@ def encode_cursor(keyset: tuple, digest: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _date(value: object) -> date:
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("not an ISO date")
+    return date.fromisoformat(value)
+
+
+def _keyset(cursor: str) -> tuple[tuple, str]:
+    """The keyset and digest in ``cursor``; raise ValueError if any field is not as we make it."""
+    if len(cursor) > MAX_LENGTH or not _BASE64URL.fullmatch(cursor):
+        raise ValueError("not URL-safe base64")
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    fields = json.loads(raw.decode("utf-8"))
+    if not isinstance(fields, list) or len(fields) != 5:
+        raise ValueError("not a list of five")
+    region_code, series_id, start, end, digest = fields
+    if not isinstance(region_code, str) or not _REGION_CODE.fullmatch(region_code):
+        raise ValueError("not a region code")
+    if type(series_id) is not int or not 1 <= series_id <= MAX_ID:
+        raise ValueError("not a series id")
+    start, end = _date(start), _date(end)
+    if start > end:
+        raise ValueError("not a period")
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise ValueError("not a digest")
+    return (region_code, series_id, start, end), digest
+
+
 def decode_cursor(cursor: str, digest: str) -> tuple:
     """The keyset in ``cursor``; raise FilterError if it is not one of ours for these filters."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        region_code, series_id, start, end, cursor_digest = json.loads(raw)
-        keyset = (region_code, series_id, date.fromisoformat(start), date.fromisoformat(end))
-        if not isinstance(region_code, str) or type(series_id) is not int:
-            raise ValueError("wrong types")
-        if not 0 <= series_id <= MAX_ID:
-            raise ValueError("no such series")
-    except (ValueError, TypeError, binascii.Error):
+        keyset, cursor_digest = _keyset(cursor)
+    except (ValueError, TypeError, binascii.Error):  # UnicodeDecodeError is a ValueError
         raise FilterError(
             PARAM, "not a cursor of this API; use the 'next' link of a page as it is"
         ) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 import marshmallow as ma
@@ -36,17 +38,40 @@ _NOT_A_PERIOD = (
 )
 
 
+#: ``dim.<dimension id>``: one parameter per dimension, so in OpenAPI terms one object parameter
+#: exploded into its properties (``style: form, explode: true``): its name, ``dim``, is never sent.
+DIMENSION_PARAMETER = {
+    "name": "dim",
+    "in": "query",
+    "style": "form",
+    "explode": True,
+    "description": "Dimension filters, one query parameter per dimension: "
+    "`dim.<dimension id>=<code>[,<code>]`, e.g. `dim.jenis_kelamin=1,2` (repeating one adds "
+    "codes). The dimension ids and value codes are in the dataset's `dimensions`; an unknown "
+    "one is a 400. As an object, each property is sent as a parameter of its own: "
+    '`{"dim.jenis_kelamin": "1,2"}` is `?dim.jenis_kelamin=1,2`.',
+    "schema": {
+        "type": "object",
+        "propertyNames": {"pattern": r"^dim\.[a-z][a-z0-9_]{0,62}$"},
+        "additionalProperties": {"type": "string", "minLength": 1},
+    },
+    "example": {"dim.jenis_kelamin": "1,2"},
+}
+
+
 class ObservationFilterArgs(QueryArgs):
     """The filters of observations (besides ``dim.<id>``, read from the query string as is)."""
 
     #: named after the dataset's dimensions, so not fields: see :meth:`_without_dimensions`
     extra_parameters = ("dim.<dimension id>",)
+    openapi_parameters = (DIMENSION_PARAMETER,)
 
     region = DelimitedList(
         ma.fields.String(),
         metadata={
             "description": "Region code(s), comma-separated, in any code system: BPS (`6371`, "
-            "`6300`), Kemendagri (`63.71`, `63`), or BPS codes from before 2023."
+            "`6300`), Kemendagri (`63.71`, `63`), or BPS codes from before 2023. Repeating "
+            "the parameter adds codes: `region=6371&region=6372` is `region=6371,6372`."
         },
     )
     from_ = ma.fields.String(
@@ -206,16 +231,42 @@ class ObservationList(MethodView):
         return response
 
 
-def _file_name(dataset_id: str, query: queries.ObservationQuery, args: dict) -> str:
-    """``demo_6371-6372_from-2020_to-2024-Q2.csv``: the dataset and the filters that narrow it."""
+#: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: codes named per filter (then ``-etc``), and the length of a file name before ``.csv``
+FILE_NAME_CODES = 5
+FILE_NAME_LENGTH = 150
+
+
+def _codes(codes: Iterable[str]) -> str:
+    """``6371-6372``: the first codes, made safe; ``-etc`` if there are more, or unsafe ones."""
+    safe = [_UNSAFE.sub("-", code).strip("-") for code in codes]
+    named = list(dict.fromkeys(code for code in safe if code))
+    more = len(named) > FILE_NAME_CODES or "" in safe
+    return "-".join([*named[:FILE_NAME_CODES], *(["etc"] if more else [])])
+
+
+def _file_name(
+    dataset_id: str, query: queries.ObservationQuery, args: dict, slugs: list[str]
+) -> str:
+    """``demo_6371-6372_from-2020_to-2024-Q2_jenis_kelamin-1-2.csv``: the dataset and its filters.
+
+    Regions as asked for, periods, then each dimension filter (in the dataset's order) as
+    ``<dimension id>-<codes>``: filesystem-safe, at most five codes a filter, and cut to
+    FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
+    """
     parts = [dataset_id]
-    regions = list(dict.fromkeys(query.regions))
-    if regions:
-        parts.append("-".join(regions[:5]) + ("-etc" if len(regions) > 5 else ""))
+    if query.regions:
+        parts.append(_codes(query.regions))
     for key, name in (("from_", "from"), ("to", "to")):
         if key in args:
             parts.append(f"{name}-{args[key]}")
-    return "_".join(parts) + ".csv"
+    for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
+        parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
+    stem = "_".join(parts)
+    if len(stem) > FILE_NAME_LENGTH:
+        stem = stem[: FILE_NAME_LENGTH - len("-etc")].rstrip("-_.") + "-etc"
+    return stem + ".csv"
 
 
 @blp.route("/datasets/<dataset_id>/observations.csv")
@@ -251,6 +302,6 @@ class ObservationCsv(MethodView):
                 yield from write_csv(dataset_id, meta.slugs, rows, series)
 
         response = Response(chunks(), mimetype="text/csv")
-        name = _file_name(dataset_id, query, args)
+        name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

@@ -309,7 +309,9 @@ def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator]):
                 "notes": ind.notes,
                 "subject": ind.subject,
                 "source_ref": ind.source_ref,
-                "source_last_update": ind.source_last_update,
+                "source_last_update": (
+                    _naive(ind.source_last_update) if ind.source_last_update else None
+                ),
             },
         )
         changed = changed or row_changed

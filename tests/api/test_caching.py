@@ -32,6 +32,31 @@ def test_if_none_match_with_the_etag_is_a_304(client, url):
     assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize(
+    "if_none_match",
+    [
+        "W/{etag}",  # a proxy that compresses (nginx gzip) weakens the tag
+        '"other", {etag}, "more"',
+        '"other", W/{etag}',
+        'W/"other",W/{etag}',
+        "*",
+    ],
+)
+def test_if_none_match_compares_weakly(client, url, if_none_match):
+    etag = client.get(url).headers["ETag"]
+    again = client.get(url, headers={"If-None-Match": if_none_match.format(etag=etag)})
+    assert again.status_code == 304
+    assert again.get_data() == b"" and again.headers["ETag"] == etag
+
+
+@pytest.mark.parametrize("if_none_match", ['W/"other"', '"other", W/"more"', "W/*", '""'])
+def test_if_none_match_with_other_tags_is_a_200(client, if_none_match):
+    url = "/api/v1/datasets/demo/observations?limit=2"
+    response = client.get(url, headers={"If-None-Match": if_none_match})
+    assert response.status_code == 200 and response.get_json()["data"]
+
+
 def test_each_url_has_its_own_etag(client):
     etags = {client.get(url).headers["ETag"] for url in URLS}
     assert len(etags) == len(URLS)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
+from opendata.api.observations import FILE_NAME_LENGTH, _file_name
+from opendata.store.queries import ObservationQuery
 from tests.api.conftest import CELLS
 
 URL = "/api/v1/datasets/demo/observations"
@@ -45,12 +48,44 @@ def test_a_download_is_streamed_utf8_csv_with_a_file_name(client):
     [
         ("region=63.71", "demo_6371.csv"),
         ("region=6372,6371&from=2024-Q1", "demo_6372-6371_from-2024-Q1.csv"),
-        ("to=2024-08&dim.jenis_kelamin=1", "demo_to-2024-08.csv"),
+        ("to=2024-08&dim.jenis_kelamin=1", "demo_to-2024-08_jenis_kelamin-1.csv"),
+        ("dim.jenis_kelamin=2,1&region=63", "demo_6300_jenis_kelamin-2-1.csv"),
+        ("dim.jenis_kelamin=3&dim.jenis_kelamin=3,1", "demo_jenis_kelamin-3-1.csv"),
+        ("region=6371,6372,6300,0000,6301,6302,6371", "demo_6371-6372-6300-0000-6301-etc.csv"),
     ],
 )
 def test_the_file_name_names_the_filters(client, query, name):
     disposition = client.get(f"{URL}.csv?{query}").headers["Content-Disposition"]
     assert disposition == f'attachment; filename="{name}"'
+
+
+def test_downloads_of_other_dimension_values_have_other_names(client):
+    names = {
+        client.get(f"{URL}.csv?dim.jenis_kelamin={code}").headers["Content-Disposition"]
+        for code in ("1", "2", "3", "1,2")
+    }
+    assert len(names) == 4
+
+
+def test_file_names_are_filesystem_safe_and_bounded():
+    query = ObservationQuery(
+        "demo",
+        regions=["6371"],
+        dimensions={
+            "b": ['a"b', "x/y", "../..", "é ü", "1;2", "n\u0000m", "z"],
+            "a": ["1"],
+            **{f"dimension_{n:02}": [str(n) * 10] for n in range(20)},
+        },
+    )
+    slugs = ["a", "b", *(f"dimension_{n:02}" for n in range(20))]
+    name = _file_name("demo", query, {"from_": "2020"}, slugs)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+\.csv", name), name
+    assert len(name) <= FILE_NAME_LENGTH + len(".csv")
+    # unsafe characters become '-', a code with nothing safe in it is one of the "etc"
+    assert name.startswith("demo_6371_from-2020_a-1_b-a-b-x-y-..-..-1-2-n-m-etc_dimension_00-")
+    only_unsafe = ObservationQuery("demo", dimensions={"b": ["é", "ü"]})
+    assert _file_name("demo", only_unsafe, {}, slugs) == "demo_b-etc.csv"
+    assert name.endswith("-etc.csv")
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date
 
 import pytest
 
-from opendata.api.cursor import encode_cursor, filters_digest
+from opendata.api.cursor import MAX_ID, decode_cursor, encode_cursor, filters_digest
 from opendata.store.queries import ObservationQuery
 
 OBS = "/api/v1/datasets/demo/observations"
@@ -75,12 +77,113 @@ def test_a_cursor_cannot_be_replayed_with_other_filters(client):
     assert_problem(client.get(f"{OBS}?cursor={forged}"), 400)
 
 
-@pytest.mark.parametrize("series_id", [-1, 2**31, 2**70])
-def test_a_forged_cursor_is_a_400_not_a_500(client, series_id):
-    digest = filters_digest(ObservationQuery("demo"))
-    forged = encode_cursor(("6371", series_id, date(1, 1, 1), date(9999, 12, 31)), digest)
-    problem = assert_problem(client.get(f"{OBS}?cursor={forged}"), 400)
+def forge(fields) -> str:
+    """A cursor of any JSON, as anyone can make one (the digest is no secret)."""
+    raw = json.dumps(fields, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+DIGEST = filters_digest(ObservationQuery("demo"))
+YEAR = ["2024-01-01", "2024-12-31"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["\u0000", 1, *YEAR, DIGEST],  # PostgreSQL refuses NUL in a text parameter
+        ["6371\u0000", 1, *YEAR, DIGEST],
+        ["63\u000071", 1, *YEAR, DIGEST],
+        ["", 1, *YEAR, DIGEST],
+        ["63.71", 1, *YEAR, DIGEST],
+        ["637", 1, *YEAR, DIGEST],
+        ["63710100", 1, *YEAR, DIGEST],
+        ["６３７１", 1, *YEAR, DIGEST],  # digits to Python's \d, not to [0-9]
+        ["6371", -1, *YEAR, DIGEST],
+        ["6371", 0, *YEAR, DIGEST],
+        ["6371", MAX_ID + 1, *YEAR, DIGEST],
+        ["6371", 2**70, *YEAR, DIGEST],
+        ["6371", 10**200, *YEAR, DIGEST],
+        ["6371", 1.0, *YEAR, DIGEST],
+        ["6371", 1e400, *YEAR, DIGEST],  # Infinity
+        ["6371", True, *YEAR, DIGEST],
+        ["6371", "1", *YEAR, DIGEST],
+        ["6371", None, *YEAR, DIGEST],
+        [6371, 1, *YEAR, DIGEST],
+        [["6371"], 1, *YEAR, DIGEST],
+        ["6371", 1, "2024-02-30", "2024-12-31", DIGEST],
+        ["6371", 1, "0000-01-01", "2024-12-31", DIGEST],
+        ["6371", 1, "20240101", "2024-12-31", DIGEST],
+        ["6371", 1, "2024-W01-1", "2024-12-31", DIGEST],
+        ["6371", 1, "2024-01-01T00:00", "2024-12-31", DIGEST],
+        ["6371", 1, "2024-01-01\u0000", "2024-12-31", DIGEST],
+        ["6371", 1, "2024-01-01", "2023-12-31", DIGEST],
+        ["6371", 1, 2024, "2024-12-31", DIGEST],
+        ["6371", 1, "2024-01-01", None, DIGEST],
+        ["6371", 1, *YEAR, DIGEST.upper()],
+        ["6371", 1, *YEAR, None],
+        ["6371", 1, *YEAR],
+        ["6371", 1, *YEAR, DIGEST, "more"],
+        {"region": "6371"},
+        "6371",
+        None,
+    ],
+)
+def test_a_forged_cursor_is_a_400_not_a_500(client, fields):
+    problem = assert_problem(client.get(f"{OBS}?cursor={forge(fields)}"), 400)
     assert list(problem["errors"]) == ["cursor"]
+    assert "not a cursor of this API" in problem["errors"]["cursor"][0]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "%00",
+        "WyI2MzcxIiwxLCIyMDI0LTAxLTAxIiwiMjAyNC0xMi0zMSJd%00",
+        "W" * 10_000,
+        "////",
+        "!!!!",
+        base64.urlsafe_b64encode(b"\xff\xfe[").decode(),  # not UTF-8
+        forge(["6371", 1, *YEAR, DIGEST]) + "=",
+    ],
+)
+def test_a_cursor_that_is_not_base64_json_is_a_400(client, cursor):
+    problem = assert_problem(client.get(f"{OBS}?cursor={cursor}"), 400)
+    assert list(problem["errors"]) == ["cursor"]
+
+
+def test_a_well_formed_forged_cursor_only_says_where_the_page_starts(client):
+    everything = client.get(f"{OBS}?limit=100").get_json()["data"]
+    after_6371 = forge(["6371", MAX_ID, "9999-12-31", "9999-12-31", DIGEST])
+    page = client.get(f"{OBS}?cursor={after_6371}&limit=100")
+    assert page.status_code == 200
+    assert page.get_json()["data"] == [o for o in everything if o["region"]["code"] > "6371"]
+    assert decode_cursor(after_6371, DIGEST)[0] == "6371"
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        (f"{OBS}?from=2020&from=2021", "from"),
+        (f"{OBS}?to=2024&to=2024", "to"),
+        (f"{OBS}?limit=1&limit=2", "limit"),
+        (f"{OBS}?limit=5&limit=5", "limit"),
+        (f"{OBS}?cursor=a&cursor=b", "cursor"),
+        (f"{OBS}.csv?from=2020&from=2021", "from"),
+        (f"{OBS}.csv?to=2020&to=2021&region=6371&region=6372", "to"),
+        ("/api/v1/regions?level=province&level=regency", "level"),
+        ("/api/v1/regions?parent=63&parent=6300", "parent"),
+    ],
+)
+def test_a_repeated_single_valued_parameter_is_a_400_naming_it(client, url, param):
+    problem = assert_problem(client.get(url), 400)
+    assert problem["errors"] == {param: ["given 2 times; give it once"]}
+    assert f"{param}: given 2 times; give it once" in problem["detail"]
+
+
+def test_a_repeated_parameter_is_reported_with_the_other_bad_ones(client):
+    problem = assert_problem(client.get(f"{OBS}?limit=1&limit=2&limit=3&from=x&colour=red"), 400)
+    assert set(problem["errors"]) == {"limit", "from", "colour"}
+    assert problem["errors"]["limit"] == ["given 3 times; give it once"]
 
 
 def test_several_bad_parameters_are_reported_together(client):

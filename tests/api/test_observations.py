@@ -156,3 +156,38 @@ def test_default_and_maximum_page_size_come_from_the_settings(store, make_app):
 def test_a_dataset_without_matching_rows_gives_an_empty_page(client):
     page = client.get(f"{URL}?region=6301").get_json()
     assert page == {"data": [], "next": None}
+
+
+@pytest.mark.parametrize(
+    ("repeated", "listed"),
+    [
+        ("region=6300&region=6371", "region=6300,6371"),
+        ("region=63&region=63.71,6372", "region=6300,6371,6372"),
+        ("region=6371&region=6371", "region=6371"),
+        ("region=&region=6372", "region=6372"),
+    ],
+)
+def test_a_repeated_region_adds_codes_like_a_comma_list(client, repeated, listed):
+    got = client.get(f"{URL}?{repeated}&limit=100")
+    assert got.status_code == 200, got.get_json()
+    expected = client.get(f"{URL}?{listed}&limit=100").get_json()["data"]
+    assert got.get_json()["data"] == expected
+    regions = set(listed.removeprefix("region=").split(","))
+    assert len(expected) == sum(1 for key in CELLS if key[0] in regions)
+
+
+def test_a_repeated_dimension_adds_codes_like_a_comma_list(client):
+    repeated = client.get(f"{URL}?dim.jenis_kelamin=1&dim.jenis_kelamin=2,3").get_json()["data"]
+    assert repeated == client.get(f"{URL}?dim.jenis_kelamin=1,2,3").get_json()["data"]
+    assert len(repeated) == len(CELLS)
+
+
+def test_pages_of_repeated_parameters_keep_them_and_their_cursor_fits_a_comma_list(client):
+    everything = client.get(f"{URL}?region=6371,6372&limit=100").get_json()["data"]
+    paged, _sizes = walk(client, f"{URL}?region=6371&region=6372&limit=2")
+    assert paged == everything
+    first = client.get(f"{URL}?region=6371&region=6372&limit=2").get_json()
+    assert "region=6371&region=6372" in first["next"]
+    cursor = first["next"].rsplit("cursor=", 1)[1]
+    second = client.get(f"{URL}?region=6371,6372&limit=2&cursor={cursor}").get_json()
+    assert first["data"] + second["data"] == everything[:4]

@@ -62,3 +62,20 @@ def test_the_docs_page_uses_only_assets_the_app_serves(client):
         assert len(served.get_data()) > 1000
         served.close()
     assert not re.search(r"https?://", html)
+
+
+@pytest.mark.parametrize("path", ["observations", "observations.csv"])
+def test_the_spec_documents_dimension_filters_as_an_exploded_object(client, path):
+    operation = client.get("/openapi.json").get_json()["paths"][
+        f"/api/v1/datasets/{{dataset_id}}/{path}"
+    ]["get"]
+    [dim] = [p for p in operation["parameters"] if p.get("name") == "dim"]
+    assert (dim["in"], dim["style"], dim["explode"]) == ("query", "form", True)
+    schema = dim["schema"]
+    assert schema["type"] == "object"
+    assert schema["additionalProperties"] == {"type": "string", "minLength": 1}
+    key = re.compile(schema["propertyNames"]["pattern"])
+    assert all(key.match(name) for name in ("dim.jenis_kelamin", "dim.harga", "dim.x1"))
+    assert not any(key.match(name) for name in ("dim.", "region", "dim.1x", "dim.a.b", "limit"))
+    assert all(key.match(name) for name in dim["example"])
+    assert "dim.<dimension id>" in dim["description"]
