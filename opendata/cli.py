@@ -251,6 +251,43 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
         sys.exit(EXIT_FAILED)
 
 
+@cli.command()
+@click.option("--dataset", "dataset_id", help="Only the runs of this dataset.")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--failed", is_flag=True, help="Only failed runs.")
+@click.pass_obj
+def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None:
+    """Show the harvest run log: what ran when, what it changed, what failed and why."""
+    from sqlalchemy import select
+
+    from opendata.store import schema as t
+
+    try:
+        obj.require_current_schema()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    query = select(t.harvest_run).order_by(t.harvest_run.c.id.desc()).limit(limit)
+    if dataset_id:
+        query = query.where(t.harvest_run.c.dataset_id == dataset_id)
+    if failed:
+        query = query.where(t.harvest_run.c.status == "failed")
+    with obj.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for run in rows:
+        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        click.echo(
+            f"#{run.id} {started}Z {run.dataset_id} {run.status}"
+            + (" offline" if run.offline else "")
+            + (f" {took:.1f}s" if took is not None else "")
+            + f" added={run.added} changed={run.changed} unchanged={run.unchanged}"
+        )
+        for line in filter(None, [run.error, *(run.log or "").splitlines()]):
+            click.echo(f"    {line}")
+    if not rows:
+        click.echo("no harvest runs yet", err=True)
+
+
 def main() -> None:
     """The console script's entry point."""
     cli(prog_name="opendata")

@@ -168,3 +168,18 @@ def test_harvest_refuses_a_store_that_needs_an_upgrade(tmp_path, catalog_dir):
     result = CliRunner().invoke(cli, ["harvest", "--all"], env=env)
     assert result.exit_code == 2
     assert "opendata db upgrade" in result.output
+
+
+def test_runs_shows_the_run_log_with_errors(invoke, monkeypatch):
+    invoke("harvest", "demo")
+    monkeypatch.setattr(fakes.FakeHarvester, "fail_parse", True)
+    monkeypatch.setattr(fakes.FakeHarvester, "next_result", fakes.result({}))
+    invoke("harvest", "demo")
+    result = invoke("runs")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert " demo failed " in lines[0] and "added=0" in lines[0]
+    assert lines[1].strip() == "ParseError: the fake payload is ambiguous"
+    assert " demo ok " in lines[2] and "added=4" in lines[2]
+    failed = invoke("runs", "--failed", "--dataset", "demo").output.splitlines()
+    assert len(failed) == 2 and " failed " in failed[0]
