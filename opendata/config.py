@@ -47,6 +47,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -159,10 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
-        "CACHE_SIZE",
-        512,
-        "Number of hot API responses each web worker keeps in memory (0 disables the cache).",
-        _non_negative_int,
+        "CACHE_MB",
+        32.0,
+        "Megabytes of hot API responses each web worker keeps in memory, keyed by the store's "
+        "data version (0 turns the cache off). A body over an eighth of this is not kept.",
+        _non_negative_float,
     ),
 )
 

@@ -29,9 +29,6 @@ from opendata.api.context import data_version, last_finished_run, state
 
 #: served with every versioned response: caches may keep it but must ask again (ETag) each time
 CACHE_CONTROL = "no-cache"
-#: larger bodies are not kept, so that the cache of OPENDATA_CACHE_SIZE responses stays small
-#: (at most 512 x 64 KiB = 32 MiB per worker by default) whatever URLs clients make up
-MAX_CACHED_BYTES = 64 * 1024
 
 
 class QueryData(dict):
@@ -162,7 +159,7 @@ def _cached(version: int, key: str) -> Response | None:
 
 def _keep(version: int, key: str, response: Response) -> None:
     body = response.get_data()
-    if len(body) <= MAX_CACHED_BYTES:
+    if len(body) <= state().max_body:
         headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
         state().responses.put(version, key, (body, headers))
 

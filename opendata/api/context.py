@@ -26,6 +26,12 @@ EXTENSION = "opendata"
 DERIVED_CACHE_SIZE = 64
 
 
+def _entry_size(entry: tuple[bytes, list]) -> int:
+    """Bytes a cached response holds: its body and, roughly, its headers."""
+    body, headers = entry
+    return len(body) + sum(len(k) + len(v) for k, v in headers)
+
+
 class VersionedCache:
     """A thread-safe LRU cache for one data version of the store; a newer version empties it.
 
@@ -33,8 +39,8 @@ class VersionedCache:
     while it ran) neither reads nor stores entries of the newer one.
     """
 
-    def __init__(self, maxsize: int):
-        self._cache: LRUCache | None = LRUCache(maxsize) if maxsize > 0 else None
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None):
+        self._cache: LRUCache | None = LRUCache(maxsize, getsizeof) if maxsize > 0 else None
         self._lock = threading.Lock()
         self._version = -1
 
@@ -54,7 +60,10 @@ class VersionedCache:
                 self._cache.clear()
                 self._version = version
             if version == self._version:
-                self._cache[version, key] = value
+                try:
+                    self._cache[version, key] = value
+                except ValueError:  # larger than the whole cache
+                    pass
 
     def get_or_make(self, version: int, key: Hashable, make: Callable[[], Any]) -> Any:
         """The cached value, or ``make()`` kept for next time."""
@@ -79,8 +88,13 @@ class ApiState:
     responses: VersionedCache = field(init=False)  #: whole responses, by URL
     derived: VersionedCache = field(init=False)  #: region index, dataset dimensions
 
+    max_body: int = field(init=False)  #: larger response bodies are not kept
+
     def __post_init__(self) -> None:
-        self.responses = VersionedCache(self.settings.CACHE_SIZE)
+        # bounded in bytes, not entries: an 800-row page is 150 KB, a 10-row one 2 KB
+        budget = int(self.settings.CACHE_MB * 1024 * 1024)
+        self.max_body = budget // 8  # so that one URL cannot flush the cache
+        self.responses = VersionedCache(budget, getsizeof=_entry_size)
         self.derived = VersionedCache(DERIVED_CACHE_SIZE)
 
 

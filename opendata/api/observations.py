@@ -222,7 +222,7 @@ class ObservationList(MethodView):
         next_url = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_url = _next_url(encode_cursor(rows[-1].keyset, digest))
+            next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
         meta = dataset_meta(dataset_id)
         body = write_observations(rows, meta.slugs, meta.series_dimensions_on(conn), next_url)
         response = Response(body, mimetype="application/json")

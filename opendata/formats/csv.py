@@ -48,34 +48,36 @@ def write_csv(
     out.writerow(header(dimensions))
     dataset_cell = neutralize(dataset_id)
     empty: Mapping[str, tuple[str, str]] = {}
-    dim_cells: dict[int, list[str]] = {}
-    count = 0
-    for row in rows:
-        cells = dim_cells.get(row.series_id)
-        if cells is None:
-            values = series_dimensions.get(row.series_id, empty)
-            cells = []
+    # What a series fixes (region, dimension values, unit) is neutralized once per series.
+    series_cells: dict[int, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
+    batch: list[tuple] = []
+    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note in rows:
+        fixed = series_cells.get(series_id)
+        if fixed is None:
+            values = series_dimensions.get(series_id, empty)
+            cells: list[str] = []
             for slug in dimensions:
                 code, label = values.get(slug, ("", ""))
                 cells += [neutralize(code), neutralize(label)]
-            dim_cells[row.series_id] = cells
-        out.writerow(
-            [
-                dataset_cell,
-                row.region_code,
-                neutralize(row.region_name),
-                row.period,
+            head = (dataset_cell, region_code, neutralize(region_name))
+            fixed = series_cells[series_id] = (head, tuple(cells), neutralize(unit))
+        head, cells, unit_cell = fixed
+        batch.append(
+            (
+                *head,
+                period,
                 *cells,
-                row.value_text or "",
-                neutralize(row.unit),
-                neutralize(row.flag),
-                neutralize(row.note),
-            ]
+                value or "",
+                unit_cell,
+                neutralize(flag) if flag else "",
+                neutralize(note) if note else "",
+            )
         )
-        count += 1
-        if count == CHUNK_ROWS:
+        if len(batch) == CHUNK_ROWS:
+            out.writerows(batch)
+            batch.clear()
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-            count = 0
+    out.writerows(batch)
     yield buffer.getvalue()

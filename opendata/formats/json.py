@@ -50,16 +50,17 @@ def write_observations(
         return encoded
 
     parts = []
-    for row in rows:
-        region = regions.get(row.region_code)
+    # One pass per row, the rows as tuples: this loop is the hot path of every page.
+    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note in rows:
+        region = regions.get(region_code)
         if region is None:
-            region = regions[row.region_code] = (
-                f'{{"code":{text(row.region_code)},"name":{text(row.region_name)}}}'
+            region = regions[region_code] = (
+                f'{{"code":{text(region_code)},"name":{text(region_name)}}}'
             )
-        dim = dims.get(row.series_id)
+        dim = dims.get(series_id)
         if dim is None:
-            values = series_dimensions.get(row.series_id, empty)
-            dim = dims[row.series_id] = (
+            values = series_dimensions.get(series_id, empty)
+            dim = dims[series_id] = (
                 "{"
                 + ",".join(
                     f'{text(slug)}:{{"code":{text(values[slug][0])},'
@@ -70,8 +71,8 @@ def write_observations(
                 + "}"
             )
         parts.append(
-            f'{{"region":{region},"period":{text(row.period)},"dimensions":{dim},'
-            f'"value":{number(row.value_text)},"unit":{text(row.unit)},'
-            f'"flag":{text(row.flag)},"note":{text(row.note)}}}'
+            f'{{"region":{region},"period":{text(period)},"dimensions":{dim},'
+            f'"value":{number(value)},"unit":{text(unit)},'
+            f'"flag":{text(flag)},"note":{text(note)}}}'
         )
     return f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)}}}'

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
@@ -43,8 +44,10 @@ class ObservationQuery:
     limit: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ObservationRow:
+class ObservationRow(NamedTuple):
+    """An observation as the store hands it out (iter_observations yields SQLAlchemy rows
+    with these names and positions, without making one of these per row)."""
+
     region_code: str
     region_name: str
     period: str
@@ -56,9 +59,10 @@ class ObservationRow:
     flag: str | None
     note: str | None
 
-    @property
-    def keyset(self) -> tuple:
-        return (self.region_code, self.series_id, self.period_start, self.period_end)
+
+def keyset(row) -> tuple:
+    """The position of ``row`` in the stable order (the pagination cursor)."""
+    return (row.region_code, row.series_id, row.period_start, row.period_end)
 
 
 def data_version(conn: Connection) -> int:
@@ -124,9 +128,9 @@ def _observation_select(query: ObservationQuery):
     stmt = (
         select(
             s.c.region_code,
-            t.region.c.name,
+            t.region.c.name.label("region_name"),
             o.c.period,
-            s.c.id,
+            s.c.id.label("series_id"),
             o.c.period_start,
             o.c.period_end,
             o.c.value_text,
@@ -184,8 +188,7 @@ def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[Obs
         _observation_select(query)
     )
     try:
-        for row in result:
-            yield ObservationRow(*row)
+        yield from result
     finally:  # a reader that stops early must not leave a server-side cursor open
         result.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from harvesters.base import Region
-from opendata.api import base
 from opendata.store import queries
 from tests.api.conftest import CELLS, harvest
 
@@ -124,7 +123,7 @@ def test_a_new_region_in_the_store_is_served_at_once(store, client):
 
 
 def test_without_a_cache_everything_still_works(store, make_app):
-    app = make_app(CACHE_SIZE=0)
+    app = make_app(CACHE_MB=0)
     client = app.test_client()
     first = client.get("/api/v1/datasets")
     assert client.get("/api/v1/datasets").get_data() == first.get_data()
@@ -146,8 +145,9 @@ def test_a_request_that_fails_is_never_not_modified(client, url, status):
     assert client.get(url, headers={"If-None-Match": "*"}).status_code == status
 
 
-def test_large_bodies_are_not_kept(store, client, app, monkeypatch):
-    monkeypatch.setattr(base, "MAX_CACHED_BYTES", 600)
+def test_large_bodies_are_not_kept(store, make_app):
+    app = make_app(CACHE_MB=600 * 8 / 1024 / 1024)  # bodies up to 600 bytes are kept
+    client = app.test_client()
     responses = app.extensions["opendata"].responses
     small = client.get("/api/v1/datasets/demo/observations?limit=1")
     assert len(small.get_data()) < 600 and len(responses) == 1
