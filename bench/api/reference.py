@@ -18,7 +18,8 @@ import sqlite3
 import sys
 
 OBSERVATIONS_SQL = """
-SELECT series.region_code, region.name, observation.period, series.id,
+SELECT series.region_code, region.name AS region_name, observation.period,
+       series.id AS series_id,
        observation.period_start, observation.period_end, observation.value_text,
        indicator.unit, observation.flag, observation.note
 FROM observation

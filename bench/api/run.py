@@ -81,7 +81,10 @@ def gunicorn_settings(app_dir: Path) -> dict:
 
 def max_cached_bytes(app_dir: Path) -> int:
     """The app's largest cached response body (read in the app's own checkout)."""
-    code = "from opendata.api.base import MAX_CACHED_BYTES; print(MAX_CACHED_BYTES)"
+    code = (
+        "from opendata.config import load_settings; "
+        "print(int(load_settings().CACHE_MB * 1024 * 1024) // 8)"
+    )
     env = {**os.environ, "PYTHONPATH": str(app_dir)}
     return int(subprocess.check_output([sys.executable, "-c", code], env=env, cwd=app_dir))
 
