@@ -27,8 +27,8 @@ from harvesters.exceptions import HarvestError, SourceConfigurationError
 from opendata.catalog import DatasetSpec
 from opendata.exceptions import LockHeld
 from opendata.regions import RegionIndex
+from opendata.store import runs, writer
 from opendata.store import schema as t
-from opendata.store import writer
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +158,14 @@ class Runner:
     def _keep(self, run_id: int) -> Callable[[Payload], None]:
         def keep(payload: Payload) -> None:
             with self.engine.begin() as conn:
-                writer.save_payload(conn, run_id, payload)
+                runs.save_payload(conn, run_id, payload)
 
         return keep
 
     def harvest(self, spec: DatasetSpec) -> Outcome:
         """Fetch, parse and write one dataset; a failure is recorded, never raised."""
         with self.engine.begin() as conn:
-            run_id = writer.start_run(conn, self.batch, spec.id, self.offline)
+            run_id = runs.start_run(conn, self.batch, spec.id, self.offline)
         outcome = Outcome(spec.id, run_id, "failed")
         try:
             harvester_cls = get_harvester(spec.source)
@@ -175,9 +175,7 @@ class Runner:
             payloads = harvester.fetch(spec, self._keep(run_id))
             with self.engine.connect() as conn:
                 fingerprint = self._fingerprint(conn, harvester_cls, spec, payloads)
-                unchanged = (
-                    None if self.force else writer.unchanged_since(conn, spec.id, fingerprint)
-                )
+                unchanged = None if self.force else runs.unchanged_since(conn, spec.id, fingerprint)
             if unchanged is not None:
                 return self._unchanged(outcome, unchanged, fingerprint)
             with self.engine.connect() as conn:
@@ -199,7 +197,7 @@ class Runner:
                         source_url=getattr(harvester_cls, "url", None),
                     )
                     outcome.status = "ok"
-                writer.finish_run(
+                runs.finish_run(
                     conn,
                     run_id,
                     outcome.status,
@@ -215,7 +213,7 @@ class Runner:
             if not isinstance(exc, HarvestError | writer.WriteError):
                 log.exception("unexpected error while harvesting %s", spec.id)
             with self.engine.begin() as conn:
-                writer.finish_run(
+                runs.finish_run(
                     conn, run_id, "failed", error=outcome.error, messages=outcome.messages
                 )
         return outcome
@@ -237,8 +235,8 @@ class Runner:
         outcome.status = "unchanged"
         outcome.counts = writer.WriteCounts(unchanged=count)
         with self.engine.begin() as conn:
-            writer.mark_harvested(conn, outcome.dataset_id, outcome.run_id)
-            writer.finish_run(
+            runs.mark_harvested(conn, outcome.dataset_id, outcome.run_id)
+            runs.finish_run(
                 conn, outcome.run_id, "unchanged", outcome.counts, fingerprint=fingerprint
             )
         return outcome

@@ -14,7 +14,8 @@ from opendata.catalog import load_catalog
 from opendata.cli import cli
 from opendata.config import PROJECT_DIR, load_settings
 from opendata.store import schema as t
-from opendata.store.writer import load_payloads, load_region_index
+from opendata.store.runs import load_payloads
+from opendata.store.writer import load_region_index
 
 
 def _invoke(store_url, *args):

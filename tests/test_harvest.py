@@ -10,7 +10,7 @@ from opendata.exceptions import LockHeld
 from opendata.harvest import HarvestLock, Runner
 from opendata.store import queries
 from opendata.store import schema as t
-from opendata.store.writer import load_payloads
+from opendata.store.runs import load_payloads
 from tests import fakes
 
 

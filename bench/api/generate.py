@@ -1,8 +1,8 @@
 """A synthetic store of ~1M observations for the API benchmark (``python bench/api/generate.py``).
 
 Made through the real schema and the real writer: ``opendata db upgrade`` on a fresh SQLite
-file, then one :func:`opendata.store.writer.write_dataset` per dataset (with ``start_run`` /
-``finish_run`` around it, as the harvest runner does). The writer is fast enough for a million
+file, then one :func:`opendata.store.writer.write_dataset` per dataset (with ``runs.start_run`` /
+``runs.finish_run`` around it, as the harvest runner does). The writer is fast enough for a million
 rows (about 12 s on the 2-core machine), so bulk inserts that imitate it are not worth the risk
 of a store the writer would never make; and the store is cached.
 
@@ -239,7 +239,7 @@ def _write(path: Path) -> int:
     """Migrate a fresh store at ``path`` and write every synthetic dataset through the writer."""
     from sqlalchemy import select
 
-    from opendata.store import make_engine, schema
+    from opendata.store import make_engine, runs, schema
     from opendata.store import writer as w
 
     url = f"sqlite:///{path}"
@@ -264,10 +264,10 @@ def _write(path: Path) -> int:
             )
             result = parse_result(shape, rng)
             with engine.begin() as conn:
-                run_id = w.start_run(conn, "bench-api", spec.id, offline=True)
+                run_id = runs.start_run(conn, "bench-api", spec.id, offline=True)
                 known = set(conn.execute(select(schema.region.c.code)).scalars())
                 counts = w.write_dataset(conn, spec, "Badan Pusat Statistik", result, run_id, known)
-                w.finish_run(conn, run_id, "ok", counts)
+                runs.finish_run(conn, run_id, "ok", counts)
             total += counts.added
     finally:
         engine.dispose()

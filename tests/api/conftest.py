@@ -14,7 +14,8 @@ import harvesters
 from harvesters.base import Region
 from opendata import create_app
 from opendata.store import schema as t
-from opendata.store.writer import finish_run, start_run, write_dataset
+from opendata.store.runs import finish_run, start_run
+from opendata.store.writer import write_dataset
 from tests import fakes
 
 DISTRICT = Region("6371010", "Banjarmasin Selatan", "district", "6371")

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from harvesters.base import ParseResult, Record, Region
 from opendata.store import queries
 from opendata.store import schema as t
-from opendata.store.writer import WriteError, start_run, write_dataset
+from opendata.store.runs import start_run
+from opendata.store.writer import WriteError, write_dataset
 from tests import fakes
 
 
