@@ -219,13 +219,25 @@ class Runner:
         return outcome
 
     def _fingerprint(self, conn, harvester_cls, spec: DatasetSpec, payloads) -> str:
-        """A digest of everything a parse depends on: same digest, same records."""
+        """A digest of everything a harvest's writes depend on: same digest, same writes.
+
+        The harvester (id, version, title, URL), the catalog entry, the regions parse resolves
+        rows against (the reference and those harvests added) and the payloads' bytes.
+        """
         entry = {k: v for k, v in dataclasses.asdict(spec).items() if k != "path"}
+        added = conn.execute(
+            select(t.region.c.code, t.region.c.name, t.region.c.level, t.region.c.parent_code)
+            .where(t.region.c.origin == "harvest")
+            .order_by(t.region.c.code)
+        ).all()
         parts = [
             harvester_cls.id,
             getattr(harvester_cls, "version", "1"),
+            harvester_cls.title,
+            getattr(harvester_cls, "url", None) or "",
             json.dumps(entry, sort_keys=True, default=str),
             writer.get_meta(conn, "regions_checksum") or "",
+            json.dumps([list(row) for row in added]),
             *(hashlib.sha256(p.body).hexdigest() for p in payloads),
         ]
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()

@@ -145,3 +145,18 @@ def test_a_reharvest_of_identical_payloads_is_recorded_without_parsing(
     assert [r.status for r in runs] == ["ok", "unchanged", "ok"]
     assert last_run_id == runs[-1].id
     assert (_count(engine, t.fetch), _count(engine, t.raw_payload)) == (3, 1)  # kept once
+
+
+def test_regions_another_harvest_added_make_the_next_run_parse_again(engine, settings):
+    from harvesters.base import Region
+
+    fakes.FakeHarvester.next_result = fakes.result({("6371", "2024", "1"): "1"})
+    Runner(engine, settings).run([fakes.spec("a")])
+    other = fakes.result({("6399", "2024", "1"): "2"})
+    other.regions.append(Region("6399", "Kabupaten Baru", "regency", "6300"))
+    fakes.FakeHarvester.next_result = other
+    Runner(engine, settings).run([fakes.spec("b")])
+    fakes.FakeHarvester.next_result = fakes.result({("6371", "2024", "1"): "1"})
+    [again] = Runner(engine, settings).run([fakes.spec("a")])
+    # the same payload, but the regions parse resolves rows against have changed
+    assert again.status == "ok"

@@ -357,8 +357,17 @@ class _PeriodBounds(dict):
         return found
 
 
+#: no statistic needs more: it keeps value_num a finite double and the text a sane length
+MAX_EXPONENT = 300
+
+
 def _exact(value: Decimal) -> tuple[str, float]:
     """The exact positional text of a value, and the double for sorting."""
+    if not value.is_finite() or abs(value.adjusted()) > MAX_EXPONENT:
+        raise WriteError(
+            f"the value {value} is not a figure a statistic can have "
+            f"(a finite number within 1E-{MAX_EXPONENT} .. 1E+{MAX_EXPONENT})"
+        )
     text = str(value)
     if "E" in text:  # 1E+5 -> 100000: positional text, every digit kept
         text = format(value, "f")

@@ -153,3 +153,9 @@ def test_a_changed_region_name_moves_the_data_version(engine):
         assert queries.data_version(conn) == version + 1
         name = conn.execute(select(t.region.c.name).where(t.region.c.code == "6371")).scalar()
     assert name == "Kota Banjarmasin"
+
+
+@pytest.mark.parametrize("value", ["1E+400", "1E-400", "NaN", "Infinity"])
+def test_values_no_statistic_can_have_are_refused(engine, value):
+    with pytest.raises(WriteError, match="not a figure a statistic can have"):
+        _write(engine, fakes.result({("6371", "2024", "1"): value}))
