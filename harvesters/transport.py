@@ -31,6 +31,7 @@ looked for, so the harvest fails loudly instead of silently skipping a window.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import time
@@ -210,3 +211,28 @@ def file_session(directory: Path) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class ExactNumber(str):
+    """A JSON number's text, kept as it was written (``7.10`` stays ``7.10``)."""
+
+
+def load_exact(text: str) -> Any:
+    """Load JSON keeping each fractional number's exact text, to write it back unchanged."""
+    return json.loads(text, parse_float=ExactNumber)
+
+
+def dumps_exact(value: Any) -> str:
+    """Write JSON loaded by :func:`load_exact` (or plain JSON values), numbers unchanged.
+
+    Snapshot files and test fixtures are written with it, so their figures stay digit for digit
+    those of the recorded responses.
+    """
+    if isinstance(value, ExactNumber):
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k, ensure_ascii=False)}:{dumps_exact(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

@@ -187,12 +187,14 @@ def harvest(
 
 
 def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
+    from opendata.filters import split_codes
+
     dims: dict[str, list[str]] = {}
     for item in values:
         slug, sep, codes = item.partition("=")
         if not sep or not slug or not codes:
             raise click.BadParameter(f"{item!r}: use --dim <dimension>=<code>[,<code>]")
-        dims.setdefault(slug, []).extend(c.strip() for c in codes.split(",") if c.strip())
+        dims.setdefault(slug, []).extend(split_codes([codes]))
     return dims
 
 
@@ -214,7 +216,13 @@ def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
 @click.pass_obj
 def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
     """Write a dataset's observations as CSV to standard output."""
-    from opendata.filters import check_dimensions, period_bounds, require_dataset, resolve_regions
+    from opendata.filters import (
+        check_dimensions,
+        period_bounds,
+        require_dataset,
+        resolve_regions,
+        split_codes,
+    )
     from opendata.formats.csv import write_csv
     from opendata.store import queries
     from opendata.store.writer import load_region_index
@@ -225,8 +233,7 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
         start, end = period_bounds(from_, to, names=("--from", "--to"))
         with obj.engine.connect() as conn:
             require_dataset(conn, dataset_id)
-            wanted_regions = [c.strip() for r in regions for c in r.split(",") if c.strip()]
-            codes = resolve_regions(load_region_index(conn), wanted_regions, "--region")
+            codes = resolve_regions(load_region_index(conn), split_codes(regions), "--region")
             dimensions = queries.dataset_dimensions(conn, dataset_id)
             check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
             query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)

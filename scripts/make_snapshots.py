@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from pathlib import Path
 
-from harvesters.transport import snapshot_filename
+from harvesters.transport import dumps_exact, load_exact, snapshot_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "datasets" / "snapshots"
@@ -85,31 +84,14 @@ def main() -> None:
     responses = args.shared / "sources" / "bps" / "responses"
     for dataset_id, (filename, origin, th) in DEMO.items():
         text = (responses / filename).read_text(encoding="utf-8")
-        # parse_float=str keeps every number's digits exactly as recorded
-        body = _unwrap(json.loads(text, parse_float=lambda s: _Raw(s)))
+        body = _unwrap(load_exact(text))  # every number's digits exactly as recorded
         snapshot = kalsel_rows(body, origin)
         var = str(body["var"][0]["val"])
         name = snapshot_filename({"model": "data", "domain": "0000", "var": var, "th": th})
         out = SNAPSHOTS / dataset_id / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(_dumps(snapshot) + "\n", encoding="utf-8")
+        out.write_text(dumps_exact(snapshot) + "\n", encoding="utf-8")
         print(f"{out.relative_to(ROOT)}: {len(snapshot['datacontent'])} cells")
-
-
-class _Raw(str):
-    """A JSON number's text, written back unchanged."""
-
-
-def _dumps(value) -> str:
-    """JSON text in which recorded numbers keep their exact digits."""
-    if isinstance(value, _Raw):
-        return str(value)
-    if isinstance(value, dict):
-        items = (f"{json.dumps(k, ensure_ascii=False)}: {_dumps(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_dumps(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from harvesters.base import Payload
-from harvesters.transport import build_response
+from harvesters.transport import build_response, dumps_exact, load_exact
 from opendata.catalog import DatasetSpec
 from opendata.regions import RegionIndex
 from tests.harvesters.bps_server import BPSStandIn, StandInTable
@@ -122,27 +121,6 @@ def recorded(path: Path) -> tuple[str, bytes, int, str]:
     if isinstance(document, str):
         return url, document.encode("utf-8"), status, content_type
     return url, dumps_exact(document).encode("utf-8"), status, content_type
-
-
-class _Number(str):
-    """A JSON number's text, written back unchanged by :func:`dumps_exact`."""
-
-
-def load_exact(text: str) -> Any:
-    """Load JSON keeping each fractional number's exact text (``7.10`` stays ``7.10``)."""
-    return json.loads(text, parse_float=_Number)
-
-
-def dumps_exact(value: Any) -> str:
-    """Write JSON loaded by :func:`load_exact` (or plain JSON values) back, numbers unchanged."""
-    if isinstance(value, _Number):
-        return str(value)
-    if isinstance(value, dict):
-        items = (f"{json.dumps(k)}:{dumps_exact(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 @pytest.fixture
