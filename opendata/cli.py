@@ -1,7 +1,7 @@
 """``opendata ...``: the commands people and cron run.
 
 Exit codes: 0 all good, 1 a dataset failed, 2 a usage or configuration error, 75 another
-harvest holds the lock (EX_TEMPFAIL: cron may simply try again later).
+harvest holds the lock (EX_TEMPFAIL: cron may simply try again later), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +58,10 @@ class Context:
             )
 
 
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -88,15 +93,24 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
-    """Create the store or migrate it to the newest schema (safe to repeat)."""
+    """Create the store or migrate it to the newest schema (safe to repeat).
+
+    It holds the harvest lock meanwhile: a schema or region change never meets a running
+    harvest (exit code 75 if one holds the lock past OPENDATA_LOCK_TIMEOUT).
+    """
+    from opendata.harvest import HarvestLock
     from opendata.regions import RegionIndex
     from opendata.store import upgrade
     from opendata.store.writer import sync_regions
 
     logging.getLogger("alembic").setLevel(logging.INFO)
-    upgrade(obj.engine)
-    with obj.engine.begin() as conn:
-        sync_regions(conn, RegionIndex.reference())
+    try:
+        with HarvestLock(obj.engine, timeout=obj.settings.LOCK_TIMEOUT):
+            upgrade(obj.engine)
+            with obj.engine.begin() as conn:
+                sync_regions(conn, RegionIndex.reference())
+    except LockHeld as exc:
+        _fail(str(exc), EXIT_LOCKED)
     click.echo(f"store is up to date: {obj.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -120,7 +134,7 @@ def _describe(outcome) -> str:
     counts = outcome.counts
     return (
         f"{outcome.dataset_id}: {outcome.status} (added {counts.added}, changed "
-        f"{counts.changed}, unchanged {counts.unchanged})"
+        f"{counts.changed}, unchanged {counts.unchanged}, withdrawn {counts.withdrawn})"
     )
 
 
@@ -150,6 +164,9 @@ def harvest(
     except ConfigurationError as exc:
         _fail(str(exc))
     runner = Runner(obj.engine, obj.settings, offline=offline, force=force)
+    # SIGTERM (systemd, `kill`, a CI timeout) unwinds like Ctrl-C: the running dataset's
+    # transaction rolls back, its run is recorded as interrupted and the lock is released.
+    signal.signal(signal.SIGTERM, _terminated)
 
     def report(outcome) -> None:
         line = _describe(outcome)
@@ -261,7 +278,7 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
 @cli.command()
 @click.option("--dataset", "dataset_id", help="Only the runs of this dataset.")
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
-@click.option("--failed", is_flag=True, help="Only failed runs.")
+@click.option("--failed", is_flag=True, help="Only failed and interrupted runs.")
 @click.pass_obj
 def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None:
     """Show the harvest run log: what ran when, what it changed, what failed and why."""
@@ -277,7 +294,7 @@ def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None
     if dataset_id:
         query = query.where(t.harvest_run.c.dataset_id == dataset_id)
     if failed:
-        query = query.where(t.harvest_run.c.status == "failed")
+        query = query.where(t.harvest_run.c.status.in_(("failed", "interrupted")))
     with obj.engine.connect() as conn:
         rows = conn.execute(query).all()
     for run in rows:
@@ -288,6 +305,7 @@ def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None
             + (" offline" if run.offline else "")
             + (f" {took:.1f}s" if took is not None else "")
             + f" added={run.added} changed={run.changed} unchanged={run.unchanged}"
+            + f" withdrawn={run.withdrawn}"
         )
         for line in filter(None, [run.error, *(run.log or "").splitlines()]):
             click.echo(f"    {line}")

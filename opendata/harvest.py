@@ -146,7 +146,15 @@ class Runner:
         """Harvest ``specs`` in order under the harvest lock; raise LockHeld if it is taken."""
         with HarvestLock(self.engine, timeout=self.settings.get("LOCK_TIMEOUT", 0)):
             with self.engine.begin() as conn:
+                interrupted = runs.mark_interrupted(conn)
                 writer.sync_regions(conn, self.reference)
+            if interrupted:
+                log.warning(
+                    "found %d harvest run(s) left running by a process that died: marked "
+                    "interrupted (#%s; see `opendata runs`)",
+                    len(interrupted),
+                    ", #".join(map(str, interrupted)),
+                )
             outcomes = []
             for spec in specs:
                 outcome = self.harvest(spec)
@@ -197,6 +205,7 @@ class Runner:
                         source_url=getattr(harvester_cls, "url", None),
                     )
                     outcome.status = "ok"
+                    outcome.messages.extend(outcome.counts.messages)
                 runs.finish_run(
                     conn,
                     run_id,
@@ -216,6 +225,16 @@ class Runner:
                 runs.finish_run(
                     conn, run_id, "failed", error=outcome.error, messages=outcome.messages
                 )
+        except BaseException as exc:  # SIGTERM (as SystemExit), Ctrl-C: record it, then stop
+            with self.engine.begin() as conn:
+                runs.finish_run(
+                    conn,
+                    run_id,
+                    "interrupted",
+                    error=f"interrupted: {type(exc).__name__}; nothing of it was written",
+                    messages=outcome.messages,
+                )
+            raise
         return outcome
 
     def _fingerprint(self, conn, harvester_cls, spec: DatasetSpec, payloads) -> str:

@@ -149,6 +149,28 @@ def test_a_held_lock_exits_75(invoke, store_url):
     assert "another harvest" in result.output
 
 
+def test_db_upgrade_waits_for_no_harvest(invoke, store_url):
+    engine = make_engine(store_url)
+    with HarvestLock(engine):
+        result = invoke("db", "upgrade")
+    engine.dispose()
+    assert result.exit_code == 75
+    assert "another harvest" in result.output
+
+
+def test_runs_shows_interrupted_runs(invoke, store_url):
+    from opendata.store.runs import start_run
+
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        start_run(conn, "killed", "demo", offline=False)
+    engine.dispose()
+    assert invoke("harvest", "other").exit_code == 0
+    lines = invoke("runs", "--failed").output.splitlines()
+    assert " demo interrupted " in lines[0]
+    assert "interrupted: the harvest process ended" in lines[1]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("OPENDATA_HTTP_RETRIES", "many"), ("OPENDATA_BPS_BASE_URL", "webapi.bps.go.id/v1/api")],

@@ -91,3 +91,43 @@ def test_source_timestamps_are_served_in_utc(store_url):
     # BPS: "last_update": "2026-02-19 10:24:55", Jakarta time (UTC+7)
     assert body["source_last_update"] == "2026-02-19T03:24:55+00:00"
     assert {i["source_last_update"] for i in body["indicators"]} == {"2026-02-19T03:24:55+00:00"}
+
+
+def test_a_renamed_breakdown_serves_every_figure_once(store_url, tmp_path):
+    """BPS's turvar harvested as `turvar`, then renamed `harga` in the catalog (issue 6.1)."""
+    import shutil
+
+    from opendata import create_app
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(PROJECT_DIR / "datasets" / "snapshots", catalog / "snapshots")
+    entry = (PROJECT_DIR / "datasets" / "pdrb-per-kapita-provinsi.yaml").read_text()
+    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": str(catalog)}
+
+    def harvest(slug: str):
+        (catalog / "pdrb-per-kapita-provinsi.yaml").write_text(
+            entry.replace("dimensions: {turvar: harga}", f"dimensions: {{turvar: {slug}}}")
+        )
+        args = ["harvest", "pdrb-per-kapita-provinsi", "--offline"]
+        result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+    harvest("turvar")
+    app = create_app({"DATABASE_URL": store_url, "CATALOG_DIR": catalog})
+    client = app.test_client()
+    url = "/api/v1/datasets/pdrb-per-kapita-provinsi/observations"
+    before = client.get(url).get_json()["data"]
+    harvest("harga")
+    runs = CliRunner().invoke(cli, ["runs", "--limit", "1"], env=env).output
+    assert "dimension 'turvar' is now 'harga'" in runs
+    after = client.get(url).get_json()["data"]
+    assert len(after) == len(before) > 0
+    assert [list(o["dimensions"]) for o in after] == [["harga"]] * len(after)
+    assert [o["value"] for o in after] == [o["value"] for o in before]
+    dataset = client.get("/api/v1/datasets/pdrb-per-kapita-provinsi").get_json()
+    assert [d["id"] for d in dataset["dimensions"]] == ["harga"]
+    text = client.get(url + ".csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0].count("harga_code") == 1 and "turvar_code" not in rows[0]
+    assert len(rows) == len(before) + 1 and all(r[rows[0].index("harga")] for r in rows[1:])
+    app.extensions["opendata"].engine.dispose()

@@ -160,3 +160,33 @@ def test_regions_another_harvest_added_make_the_next_run_parse_again(engine, set
     [again] = Runner(engine, settings).run([fakes.spec("a")])
     # the same payload, but the regions parse resolves rows against have changed
     assert again.status == "ok"
+
+
+def test_runs_left_running_by_a_killed_process_are_marked_interrupted(engine, settings):
+    from opendata.store.runs import start_run
+
+    with engine.begin() as conn:  # what a harvest killed with SIGKILL leaves behind
+        orphan = start_run(conn, "dead-batch", "demo", offline=False)
+    fakes.FakeHarvester.next_result = fakes.result({("6371", "2024", "1"): "1"})
+    [outcome] = Runner(engine, settings).run([fakes.spec()])
+    assert outcome.status == "ok"
+    with engine.connect() as conn:
+        run = conn.execute(select(t.harvest_run).where(t.harvest_run.c.id == orphan)).one()
+    assert run.status == "interrupted" and run.finished_at is not None
+    assert run.error.startswith("interrupted: the harvest process ended")
+
+
+def test_a_run_stopped_by_sigterm_is_recorded_and_releases_the_lock(engine, settings, monkeypatch):
+    def terminated(self, spec, keep):
+        raise SystemExit(143)  # what the CLI's SIGTERM handler raises
+
+    fetch = fakes.FakeHarvester.fetch
+    monkeypatch.setattr(fakes.FakeHarvester, "fetch", terminated)
+    with pytest.raises(SystemExit):
+        Runner(engine, settings).run([fakes.spec()])
+    with engine.connect() as conn:
+        run = conn.execute(select(t.harvest_run)).one()
+    assert run.status == "interrupted" and "SystemExit" in run.error
+    monkeypatch.setattr(fakes.FakeHarvester, "fetch", fetch)
+    fakes.FakeHarvester.next_result = fakes.result({("6371", "2024", "1"): "1"})
+    assert Runner(engine, settings).run([fakes.spec()])[0].status == "ok"

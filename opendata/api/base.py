@@ -149,7 +149,7 @@ class Blueprint(flask_smorest.Blueprint):
         return wrapper
 
 
-def _cached(version: int, key: str) -> Response | None:
+def _cached(version: str, key: str) -> Response | None:
     entry = state().responses.get(version, key)
     if entry is None:
         return None
@@ -157,7 +157,7 @@ def _cached(version: int, key: str) -> Response | None:
     return Response(body, status=200, headers=headers)
 
 
-def _keep(version: int, key: str, response: Response) -> None:
+def _keep(version: str, key: str, response: Response) -> None:
     body = response.get_data()
     if len(body) <= state().max_body:
         headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]

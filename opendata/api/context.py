@@ -1,9 +1,11 @@
 """What a request needs from the app: settings, its store connection, the data version, caches.
 
 Harvests run in another process and bump the store's data version whenever they change what is
-served. Each request reads that version once; everything cached (whole responses, the region
-index, a dataset's dimensions) is keyed by it, so a harvest is visible on the next request.
-Each gunicorn worker has caches of its own.
+served. Each request reads that version once, with the random token renewed with it (see
+``queries.data_state``); everything cached (whole responses, the region index, a dataset's
+dimensions) is keyed by both, so a harvest is visible on the next request, and a store restored
+from a backup is never taken for the one cached before. Each gunicorn worker has caches of its
+own.
 """
 
 from __future__ import annotations
@@ -33,39 +35,40 @@ def _entry_size(entry: tuple[bytes, list]) -> int:
 
 
 class VersionedCache:
-    """A thread-safe LRU cache for one data version of the store; a newer version empties it.
+    """A thread-safe LRU cache for one data version of the store; another version empties it.
 
-    Keys carry the version too, so a request that read an older version (a harvest committed
-    while it ran) neither reads nor stores entries of the newer one.
+    Versions are compared for equality, never order: a restored store may go back to an older
+    version, or reach a number it had before with other data (its token then differs). Keys
+    carry the version too, so a request that read another version (a harvest committed while it
+    ran) never reads entries of the version it did not read.
     """
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None):
         self._cache: LRUCache | None = LRUCache(maxsize, getsizeof) if maxsize > 0 else None
         self._lock = threading.Lock()
-        self._version = -1
+        self._version: str | None = None
 
-    def get(self, version: int, key: Hashable) -> Any:
+    def get(self, version: str, key: Hashable) -> Any:
         """The value cached for ``key`` at ``version``, or None."""
         if self._cache is None:
             return None
         with self._lock:
             return self._cache.get((version, key))
 
-    def put(self, version: int, key: Hashable, value: Any) -> None:
-        """Keep ``value`` for ``key`` at ``version`` (ignored for an older version)."""
+    def put(self, version: str, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` at ``version``; entries of any other version are dropped."""
         if self._cache is None:
             return
         with self._lock:
-            if version > self._version:
+            if version != self._version:
                 self._cache.clear()
                 self._version = version
-            if version == self._version:
-                try:
-                    self._cache[version, key] = value
-                except ValueError:  # larger than the whole cache
-                    pass
+            try:
+                self._cache[version, key] = value
+            except ValueError:  # larger than the whole cache
+                pass
 
-    def get_or_make(self, version: int, key: Hashable, make: Callable[[], Any]) -> Any:
+    def get_or_make(self, version: str, key: Hashable, make: Callable[[], Any]) -> Any:
         """The cached value, or ``make()`` kept for next time."""
         value = self.get(version, key)
         if value is None:
@@ -163,14 +166,14 @@ def close_connection(_error: BaseException | None = None) -> None:
         conn.close()
 
 
-def data_version() -> int:
-    """The store's data version, read once per request."""
+def data_version() -> str:
+    """The store's data version and token (``queries.data_state``), read once per request."""
     if "data_version" not in g:
-        g.data_version = queries.data_version(connection())
+        g.data_version = queries.data_state(connection())
     return g.data_version
 
 
-def last_finished_run() -> int:
+def last_finished_run() -> str:
     """The latest finished harvest run, read once per request (it dates ``last_harvest``)."""
     if "last_finished_run" not in g:
         g.last_finished_run = queries.last_finished_run(connection())

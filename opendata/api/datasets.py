@@ -37,7 +37,9 @@ class HarvestSchema(ma.Schema):
         required=True,
         metadata={
             "description": "`ok`, `unchanged` (the source sent the same payloads as last time), "
-            "`no-data` (the source had nothing) or `failed` (the data is an earlier harvest's)."
+            "`no-data` (the source had nothing), `failed` (the data is an earlier harvest's) or "
+            "`interrupted` (the harvest process was stopped or killed; nothing of it was "
+            "written)."
         },
     )
     started_at = ma.fields.DateTime(required=True)
@@ -48,6 +50,13 @@ class HarvestSchema(ma.Schema):
     added = ma.fields.Integer(required=True, metadata={"description": "Observations added."})
     changed = ma.fields.Integer(required=True, metadata={"description": "Observations revised."})
     unchanged = ma.fields.Integer(required=True)
+    withdrawn = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Observations withdrawn: missing from a period the source published "
+            "(kept in the store, no longer served)."
+        },
+    )
 
 
 class DatasetLinksSchema(ma.Schema):

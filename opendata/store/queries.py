@@ -4,6 +4,9 @@ Observations come in one stable order, which is also the keyset of pagination:
 region code, series, period start, period end (a month before the quarter, half-year and year that
 start on the same day).
 
+Only what the last harvest of a dataset still has is served: retired indicators, dimensions,
+dimension values and series, and withdrawn observations, are left out of every query here.
+
 Timestamps are kept as naive UTC in both stores; the functions here hand them out aware (UTC).
 Nothing here writes.
 """
@@ -73,12 +76,32 @@ def data_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def last_finished_run(conn: Connection) -> int:
-    """The id of the latest finished harvest run (0 before any), whether it changed data or not."""
-    run = t.harvest_run
-    return (
-        conn.execute(select(func.max(run.c.id)).where(run.c.finished_at.is_not(None))).scalar() or 0
+def data_state(conn: Connection) -> str:
+    """The data version with its random token (``"12.3f9c..."``): what ETags and caches key on.
+
+    The token is renewed with every version, so a store restored from a backup and harvested
+    again reaches a version number it had before, but never the same state text.
+    """
+    meta = t.store_meta
+    values = dict(
+        conn.execute(
+            select(meta.c.key, meta.c.value).where(meta.c.key.in_(("data_version", "data_token")))
+        ).all()
     )
+    return f"{values.get('data_version', '0')}.{values.get('data_token', '')}"
+
+
+def last_finished_run(conn: Connection) -> str:
+    """The latest finished harvest run (id and end time; ``""`` before any), whether it changed
+    data or not. With the end time, a run id that a restored store hands out again differs."""
+    run = t.harvest_run
+    row = conn.execute(
+        select(run.c.id, run.c.finished_at)
+        .where(run.c.finished_at.is_not(None))
+        .order_by(run.c.id.desc())
+        .limit(1)
+    ).first()
+    return "" if row is None else f"{row.id}@{row.finished_at.isoformat()}"
 
 
 def dataset_dimensions(conn: Connection, dataset_id: str) -> list[DimensionInfo]:
@@ -92,7 +115,11 @@ def dataset_dimensions(conn: Connection, dataset_id: str) -> list[DimensionInfo]
             t.dimension_value.c.is_total,
         )
         .join(t.dimension_value, t.dimension_value.c.dimension_id == t.dimension.c.id)
-        .where(t.dimension.c.dataset_id == dataset_id)
+        .where(
+            t.dimension.c.dataset_id == dataset_id,
+            t.dimension.c.retired_run_id.is_(None),
+            t.dimension_value.c.retired_run_id.is_(None),
+        )
         .order_by(t.dimension.c.position, t.dimension_value.c.position)
     ).all()
     dims: dict[str, tuple[str, list]] = {}
@@ -104,7 +131,7 @@ def dataset_dimensions(conn: Connection, dataset_id: str) -> list[DimensionInfo]
 
 
 def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, tuple[str, str]]]:
-    """{series id: {dimension slug: (value code, value label)}} for a dataset."""
+    """{series id: {dimension slug: (value code, value label)}} for a dataset's served series."""
     rows = conn.execute(
         select(
             t.series_dimension.c.series_id,
@@ -112,9 +139,10 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
             t.dimension_value.c.code,
             t.dimension_value.c.label,
         )
+        .join(t.series, t.series.c.id == t.series_dimension.c.series_id)
         .join(t.dimension, t.dimension.c.id == t.series_dimension.c.dimension_id)
         .join(t.dimension_value, t.dimension_value.c.id == t.series_dimension.c.value_id)
-        .where(t.dimension.c.dataset_id == dataset_id)
+        .where(t.series.c.dataset_id == dataset_id, t.series.c.retired_run_id.is_(None))
         .order_by(t.series_dimension.c.series_id, t.dimension.c.position)
     )
     result: dict[int, dict[str, tuple[str, str]]] = {}
@@ -142,7 +170,11 @@ def _observation_select(query: ObservationQuery):
         .join(s, s.c.id == o.c.series_id)
         .join(t.region, t.region.c.code == s.c.region_code)
         .join(t.indicator, t.indicator.c.id == s.c.indicator_id)
-        .where(s.c.dataset_id == query.dataset_id)
+        .where(
+            s.c.dataset_id == query.dataset_id,
+            s.c.retired_run_id.is_(None),
+            o.c.withdrawn_run_id.is_(None),
+        )
     )
     if query.regions:
         stmt = stmt.where(s.c.region_code.in_(list(query.regions)))
@@ -157,6 +189,7 @@ def _observation_select(query: ObservationQuery):
             .join(t.dimension_value, t.dimension_value.c.id == t.series_dimension.c.value_id)
             .where(
                 t.dimension.c.dataset_id == query.dataset_id,
+                t.dimension.c.retired_run_id.is_(None),
                 t.dimension.c.slug == slug,
                 t.dimension_value.c.code.in_(list(codes)),
             )
@@ -210,13 +243,14 @@ class HarvestInfo:
     """One finished harvest run of a dataset and what it did to the observations."""
 
     run_id: int
-    status: str  #: ok | unchanged | no-data | failed
+    status: str  #: ok | unchanged | no-data | failed | interrupted
     started_at: datetime
     finished_at: datetime
     offline: bool
     added: int
     changed: int
     unchanged: int
+    withdrawn: int
 
 
 @dataclass(frozen=True)
@@ -279,6 +313,7 @@ def last_harvests(conn: Connection, dataset_ids: Iterable[str] | None = None) ->
             row.added,
             row.changed,
             row.unchanged,
+            row.withdrawn,
         )
         for row in rows
     }
@@ -287,7 +322,11 @@ def last_harvests(conn: Connection, dataset_ids: Iterable[str] | None = None) ->
 def _units(conn: Connection, dataset_ids: list[str]) -> dict[str, tuple[str, ...]]:
     rows = conn.execute(
         select(t.indicator.c.dataset_id, t.indicator.c.unit)
-        .where(t.indicator.c.dataset_id.in_(dataset_ids), t.indicator.c.unit.is_not(None))
+        .where(
+            t.indicator.c.dataset_id.in_(dataset_ids),
+            t.indicator.c.unit.is_not(None),
+            t.indicator.c.retired_run_id.is_(None),
+        )
         .group_by(t.indicator.c.dataset_id, t.indicator.c.unit)
         .order_by(t.indicator.c.dataset_id, func.min(t.indicator.c.id))
     )
@@ -333,9 +372,11 @@ def list_datasets(conn: Connection, dataset_ids: Sequence[str] | None = None) ->
 
 
 def dataset_indicators(conn: Connection, dataset_id: str) -> list[IndicatorInfo]:
-    """The indicators of a dataset in the order they were first harvested."""
+    """The served indicators of a dataset in the order they were first harvested."""
     i = t.indicator
-    rows = conn.execute(select(i).where(i.c.dataset_id == dataset_id).order_by(i.c.id))
+    rows = conn.execute(
+        select(i).where(i.c.dataset_id == dataset_id, i.c.retired_run_id.is_(None)).order_by(i.c.id)
+    )
     return [
         IndicatorInfo(
             row.code,

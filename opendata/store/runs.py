@@ -36,8 +36,36 @@ def start_run(conn: Connection, batch: str, dataset_id: str, offline: bool) -> i
             added=0,
             changed=0,
             unchanged=0,
+            withdrawn=0,
         )
     ).inserted_primary_key[0]
+
+
+#: what an interrupted run's error says
+INTERRUPTED = (
+    "interrupted: the harvest process ended before this run finished (killed, or the machine "
+    "stopped); nothing of it was written but its fetched payloads. Found by the next run at {at} "
+    "UTC (its finished_at)."
+)
+
+
+def mark_interrupted(conn: Connection) -> list[int]:
+    """Mark ``interrupted`` every run still ``running``; return their ids.
+
+    Call it only while holding the harvest lock: then no run is really running, and those rows
+    are left from a process that died (SIGKILL, power loss) before it could finish them.
+    """
+    run = t.harvest_run
+    ids = list(conn.execute(select(run.c.id).where(run.c.status == "running")).scalars())
+    if ids:
+        now = utcnow()
+        error = INTERRUPTED.format(at=now.strftime("%Y-%m-%d %H:%M:%S"))
+        conn.execute(
+            update(run)
+            .where(run.c.id.in_(ids))
+            .values(status="interrupted", finished_at=now, error=error)
+        )
+    return ids
 
 
 def finish_run(
@@ -59,6 +87,7 @@ def finish_run(
             added=counts.added,
             changed=counts.changed,
             unchanged=counts.unchanged,
+            withdrawn=counts.withdrawn,
             error=error,
             log="\n".join(messages) or None,
             fingerprint=fingerprint,

@@ -9,8 +9,13 @@ Values are stored twice: ``value_text`` is the exact decimal text the source sen
 ``value_num`` a double for sorting and range filters only. SQLAlchemy's ``Numeric`` would go
 through REAL on SQLite and lose digits, so it is not used for values.
 
-Nothing is deleted by a harvest: a cell that vanishes upstream keeps its row; ``withdrawn_run_id``
-and ``observation_revision`` hold withdrawals and the values a change replaced.
+Nothing is deleted by a harvest. Each harvest states a dataset's whole structure: an indicator,
+dimension, dimension value or series that it no longer has gets ``retired_run_id`` (the run that
+found it gone) and is no longer served; a cell that it no longer has, in a period it published,
+gets ``withdrawn_run_id``. ``observation_revision`` holds the values a change replaced.
+
+``series.dims_key`` identifies a series by the ids of its dimension values (not their codes or
+the dimensions' ids), so a dimension renamed upstream keeps its series and their history.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = MetaData(
     naming_convention={
@@ -85,6 +90,7 @@ indicator = Table(
     Column("subject", Text),
     Column("source_ref", Text),
     Column("source_last_update", DateTime),
+    Column("retired_run_id", Integer),  # the run that no longer had it (not served since)
     UniqueConstraint("dataset_id", "code"),
 )
 
@@ -117,6 +123,7 @@ dimension = Table(
     Column("slug", String(64), nullable=False),
     Column("label", Text, nullable=False),
     Column("position", Integer, nullable=False),
+    Column("retired_run_id", Integer),
     UniqueConstraint("dataset_id", "slug"),
 )
 
@@ -129,6 +136,7 @@ dimension_value = Table(
     Column("label", Text, nullable=False),
     Column("is_total", Boolean, nullable=False, default=False),
     Column("position", Integer, nullable=False),
+    Column("retired_run_id", Integer),
     UniqueConstraint("dimension_id", "code"),
 )
 
@@ -139,8 +147,9 @@ series = Table(
     Column("dataset_id", ForeignKey("dataset.id"), nullable=False),
     Column("indicator_id", ForeignKey("indicator.id"), nullable=False),
     Column("region_code", ForeignKey("region.code"), nullable=False),
-    # canonical dimension key: "slug=code|slug=code" in dimension order, "" without dimensions
+    # the ids of its dimension values, ascending, joined by "|" ("" without dimensions)
     Column("dims_key", Text, nullable=False),
+    Column("retired_run_id", Integer),
     UniqueConstraint("indicator_id", "region_code", "dims_key"),
     Index("ix_series_dataset_region", "dataset_id", "region_code"),
 )
@@ -215,11 +224,13 @@ harvest_run = Table(
     Column("dataset_id", String(80), nullable=False, index=True),
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
-    Column("status", String(16), nullable=False),  # running | ok | unchanged | no-data | failed
+    # running | ok | unchanged | no-data | failed | interrupted
+    Column("status", String(16), nullable=False),
     Column("offline", Boolean, nullable=False, default=False),
     Column("added", Integer, nullable=False, default=0),
     Column("changed", Integer, nullable=False, default=0),
     Column("unchanged", Integer, nullable=False, default=0),
+    Column("withdrawn", Integer, nullable=False, default=0, server_default="0"),
     Column("error", Text),
     Column("log", Text),  # messages for the operator, one a line
     # what the run parsed: harvester version, catalog entry, region reference, payload hashes

@@ -1,20 +1,29 @@
 """The store's only writer: regions, payloads, runs and one dataset's harvest in a transaction.
 
 Every function takes a ``Connection`` inside the caller's transaction; the runner decides what
-commits together. Nothing here deletes data: a cell missing from a new harvest keeps its row.
+commits together. Nothing here deletes data.
+
+A harvest states a dataset's whole structure. What it no longer has is marked, kept, and no
+longer served: indicators, dimensions and dimension values get ``retired_run_id``, and so does
+every series they no longer describe; a cell missing in a period that the harvest published
+(for other cells) gets ``withdrawn_run_id``. Cells of periods it did not publish at all (years
+the catalog no longer asks for, a year the source has no data for) are out of its scope and
+stay as they are. A dimension keeps its identity (its row, its series, their history) when
+upstream renames its id or label but keeps its value codes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, String, Table, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from harvesters.base import Dimension, Indicator, ParseResult
@@ -35,11 +44,14 @@ class WriteCounts:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+    withdrawn: int = 0
     metadata_changed: bool = False
+    #: what changed in the dataset's structure, for the run log (a dimension renamed, retired)
+    messages: list[str] = field(default_factory=list)
 
     @property
     def data_changed(self) -> bool:
-        return bool(self.added or self.changed or self.metadata_changed)
+        return bool(self.added or self.changed or self.withdrawn or self.metadata_changed)
 
 
 def _naive(moment: datetime) -> datetime:
@@ -64,10 +76,25 @@ def set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 def bump_data_version(conn: Connection) -> int:
-    """Advance the store's data version (the API's ETags and caches key on it)."""
-    version = int(get_meta(conn, "data_version") or 0) + 1
-    set_meta(conn, "data_version", str(version))
-    return version
+    """Advance the store's data version (the API's ETags and caches key on it).
+
+    One atomic ``UPDATE ... SET value = value + 1``: two transactions that bump it never get the
+    same number (on PostgreSQL the second waits for the first's row lock, then adds to what it
+    committed). The random ``data_token`` renewed with it tells this version from one of the
+    same number that a restored backup and another harvest may produce.
+    """
+    meta = t.store_meta
+    version = conn.execute(
+        update(meta)
+        .where(meta.c.key == "data_version")
+        .values(value=cast(cast(meta.c.value, Integer) + 1, String))
+        .returning(meta.c.value)
+    ).scalar()
+    if version is None:  # a store made before any version (or emptied by a test)
+        version = "1"
+        conn.execute(insert(meta).values(key="data_version", value=version))
+    set_meta(conn, "data_token", uuid.uuid4().hex)
+    return int(version)
 
 
 # -- regions ------------------------------------------------------------------------------------
@@ -173,7 +200,14 @@ def _write_dataset_row(conn, spec: DatasetSpec, source: tuple[str, str | None], 
     return source_changed or changed
 
 
-def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator]):
+def _retire(conn, table: Table, ids: Iterable[int], run_id: int) -> None:
+    ids = list(ids)
+    if ids:
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(retired_run_id=run_id))
+
+
+def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator], run_id, messages):
+    """Upsert the harvest's indicators, retire the others; return {code: id} and if any changed."""
     ids, changed = {}, False
     for ind in indicators:
         ids[ind.code], row_changed = _upsert(
@@ -191,32 +225,133 @@ def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator]):
                 "source_last_update": (
                     _naive(ind.source_last_update) if ind.source_last_update else None
                 ),
+                "retired_run_id": None,
             },
         )
         changed = changed or row_changed
-    return ids, changed
+    i = t.indicator
+    gone = conn.execute(
+        select(i.c.id, i.c.code).where(
+            i.c.dataset_id == dataset_id, i.c.retired_run_id.is_(None), i.c.id.not_in(ids.values())
+        )
+    ).all()
+    _retire(conn, i, (row.id for row in gone), run_id)
+    messages.extend(f"indicator {row.code} is no longer published: retired" for row in gone)
+    return ids, changed or bool(gone)
 
 
-def _write_dimensions(conn, dataset_id: str, dimensions: Sequence[Dimension]):
-    """Upsert dimensions and values; return {slug: dimension id}, {(slug, code): value id}."""
+def _existing_dimensions(conn, dataset_id: str) -> list[tuple[Any, frozenset[str]]]:
+    """The dataset's dimension rows, each with the codes of its values not retired."""
+    d, v = t.dimension, t.dimension_value
+    rows = conn.execute(select(d).where(d.c.dataset_id == dataset_id).order_by(d.c.id)).all()
+    codes: dict[int, set[str]] = {row.id: set() for row in rows}
+    for dimension_id, code in conn.execute(
+        select(v.c.dimension_id, v.c.code).where(
+            v.c.dimension_id.in_(list(codes)), v.c.retired_run_id.is_(None)
+        )
+    ):
+        codes[dimension_id].add(code)
+    return [(row, frozenset(codes[row.id])) for row in rows]
+
+
+def _match_dimensions(existing, dimensions: Sequence[Dimension]) -> dict[int, Any]:
+    """{position in ``dimensions``: the existing row it continues}.
+
+    A dimension continues the row of the same id; failing that, a row (one still served first)
+    whose value codes are exactly its own: upstream renamed the dimension, not its values.
+    """
+    by_slug = {row.slug: row for row, _codes in existing}
+    matched = {i: by_slug[dim.id] for i, dim in enumerate(dimensions) if dim.id in by_slug}
+    used = {row.id for row in matched.values()}
+    for i, dim in enumerate(dimensions):
+        if i in matched:
+            continue
+        codes = frozenset(value.code for value in dim.values)
+        candidates = [
+            row for row, row_codes in existing if row.id not in used and row_codes == codes
+        ]
+        candidates.sort(key=lambda row: (row.retired_run_id is not None, row.id))
+        if candidates:
+            matched[i] = candidates[0]
+            used.add(candidates[0].id)
+    return matched
+
+
+def _write_dimension_values(conn, dimension_id: int, dim: Dimension, run_id: int, messages):
+    """Upsert a dimension's values, retire the others; return {code: id} and if any changed."""
+    ids, changed = {}, False
+    for position, value in enumerate(dim.values):
+        ids[value.code], value_changed = _upsert(
+            conn,
+            t.dimension_value,
+            {"dimension_id": dimension_id, "code": value.code},
+            {
+                "label": value.label,
+                "is_total": value.is_total,
+                "position": position,
+                "retired_run_id": None,
+            },
+        )
+        changed = changed or value_changed
+    v = t.dimension_value
+    gone = conn.execute(
+        select(v.c.id, v.c.code, v.c.label).where(
+            v.c.dimension_id == dimension_id,
+            v.c.retired_run_id.is_(None),
+            v.c.id.not_in(ids.values()),
+        )
+    ).all()
+    _retire(conn, v, (row.id for row in gone), run_id)
+    messages.extend(
+        f"dimension {dim.id}: value {row.code} ({row.label}) is no longer published: retired"
+        for row in gone
+    )
+    return ids, changed or bool(gone)
+
+
+def _write_dimensions(conn, dataset_id: str, dimensions: Sequence[Dimension], run_id, messages):
+    """Write the harvest's dimensions and values, retire the others.
+
+    Return {dimension id: row id}, {(dimension id, value code): value row id}, and if anything
+    changed.
+    """
+    existing = _existing_dimensions(conn, dataset_id)
+    matched = _match_dimensions(existing, dimensions)
     dim_ids, value_ids, changed = {}, {}, False
     for position, dim in enumerate(dimensions):
-        dim_ids[dim.id], row_changed = _upsert(
-            conn,
-            t.dimension,
-            {"dataset_id": dataset_id, "slug": dim.id},
-            {"label": dim.label, "position": position},
+        row = matched.get(position)
+        values = {"slug": dim.id, "label": dim.label, "position": position, "retired_run_id": None}
+        if row is None:
+            dim_ids[dim.id] = conn.execute(
+                insert(t.dimension).values(dataset_id=dataset_id, **values)
+            ).inserted_primary_key[0]
+            changed = True
+        else:
+            dim_ids[dim.id] = row.id
+            changes = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if changes:
+                conn.execute(update(t.dimension).where(t.dimension.c.id == row.id).values(changes))
+                changed = True
+            if row.slug != dim.id:
+                messages.append(
+                    f"dimension {row.slug!r} is now {dim.id!r} ({dim.label}): same values, "
+                    "so its series and their history are kept"
+                )
+        codes, values_changed = _write_dimension_values(
+            conn, dim_ids[dim.id], dim, run_id, messages
         )
-        changed = changed or row_changed
-        for value_position, value in enumerate(dim.values):
-            value_ids[dim.id, value.code], value_changed = _upsert(
-                conn,
-                t.dimension_value,
-                {"dimension_id": dim_ids[dim.id], "code": value.code},
-                {"label": value.label, "is_total": value.is_total, "position": value_position},
-            )
-            changed = changed or value_changed
-    return dim_ids, value_ids, changed
+        value_ids.update(((dim.id, code), value_id) for code, value_id in codes.items())
+        changed = changed or values_changed
+    gone = [
+        row
+        for row, _codes in existing
+        if row.retired_run_id is None and row.id not in dim_ids.values()
+    ]
+    _retire(conn, t.dimension, (row.id for row in gone), run_id)
+    messages.extend(
+        f"dimension {row.slug!r} ({row.label}) is no longer published: retired" for row in gone
+    )
+    return dim_ids, value_ids, changed or bool(gone)
 
 
 def _write_regions(conn, result: ParseResult, known: set[str], run_id: int) -> bool:
@@ -240,27 +375,79 @@ def _write_regions(conn, result: ParseResult, known: set[str], run_id: int) -> b
     return bool(new)
 
 
-def dims_key(dimensions: tuple[tuple[str, str], ...]) -> str:
-    """The canonical text of a series' dimension values: ``slug=code|slug=code``."""
-    return "|".join(f"{slug}={code}" for slug, code in dimensions)
+def dims_key(value_ids: Iterable[int]) -> str:
+    """A series' dimension key: the ids of its dimension values, ascending, ``|``-joined.
+
+    Ids, not codes or dimension ids: a dimension renamed upstream keeps its rows, so its series
+    keep their key.
+    """
+    return "|".join(str(i) for i in sorted(value_ids))
 
 
-def _series_ids(conn, dataset_id: str) -> dict[tuple[int, str, str], int]:
-    query = select(
-        t.series.c.indicator_id, t.series.c.region_code, t.series.c.dims_key, t.series.c.id
-    ).where(t.series.c.dataset_id == dataset_id)
-    return {(row[0], row[1], row[2]): row[3] for row in conn.execute(query)}
+def _describe(dims: tuple[tuple[str, str], ...]) -> str:
+    return "|".join(f"{slug}={code}" for slug, code in dims) or "(no dimensions)"
 
 
-def _write_series(conn, dataset_id, records, indicator_ids, dim_ids, value_ids) -> dict:
-    """Create the series the records need; return {(indicator code, region, dims): series id}."""
+def _series_rows(conn, dataset_id: str) -> dict[tuple[int, str, str], tuple[int, Any]]:
+    """{(indicator id, region, dims key): (series id, retired run id)} of a dataset."""
+    s = t.series
+    query = select(s.c.indicator_id, s.c.region_code, s.c.dims_key, s.c.id, s.c.retired_run_id)
+    return {
+        (row[0], row[1], row[2]): (row[3], row[4])
+        for row in conn.execute(query.where(s.c.dataset_id == dataset_id))
+    }
+
+
+class _Structure:
+    """What a harvest says a dataset is made of (row ids), to tell which series it still has."""
+
+    def __init__(self, indicator_ids: dict[str, int], dim_ids: dict[str, int], value_ids: dict):
+        self.indicator_ids = indicator_ids
+        self.dim_ids = dim_ids
+        self.value_ids = value_ids  #: {(dimension id, value code): value row id}
+        self._indicators = set(indicator_ids.values())
+        self._values = set(value_ids.values())
+
+    def describes(self, indicator_id: int, key: str) -> bool:
+        """Whether a series of this indicator and dims key is still part of the dataset."""
+        if indicator_id not in self._indicators:
+            return False
+        values = [int(v) for v in key.split("|")] if key else []
+        return len(values) == len(self.dim_ids) and all(v in self._values for v in values)
+
+
+def _write_series(conn, dataset_id, records, structure: _Structure, run_id, messages):
+    """Create the series the records need, revive or retire the others.
+
+    Return {(indicator code, region, dims): series id}, the ids of the series still served, and
+    whether any series was retired or revived.
+    A series is retired when the harvest's structure no longer describes it (its indicator, one
+    of its dimension values or one of its dimensions is gone, or a dimension was added); one
+    that is merely absent from the records stays (its cells are withdrawn where the harvest
+    covered their period).
+    """
     wanted: dict[tuple, tuple] = {}
     for record in records:
         key = (record.indicator, record.region, record.dimensions)
         if key not in wanted:
-            wanted[key] = (indicator_ids[record.indicator], record.region, dims_key(key[2]))
-    existing = _series_ids(conn, dataset_id)
+            ids = (structure.value_ids[pair] for pair in record.dimensions)
+            wanted[key] = (structure.indicator_ids[record.indicator], record.region, dims_key(ids))
+    existing = _series_rows(conn, dataset_id)
     missing = {k: v for k, v in wanted.items() if v not in existing}
+    wanted_keys = set(wanted.values())
+    revived = [sid for k, (sid, retired) in existing.items() if retired and k in wanted_keys]
+    stale = [
+        sid
+        for (indicator_id, _region, key), (sid, retired) in existing.items()
+        if retired is None and not structure.describes(indicator_id, key)
+    ]
+    if revived:
+        conn.execute(update(t.series).where(t.series.c.id.in_(revived)).values(retired_run_id=None))
+    _retire(conn, t.series, stale, run_id)
+    if stale:
+        messages.append(
+            f"{len(stale)} series no longer in the source's structure: retired (kept, not served)"
+        )
     if missing:
         conn.execute(
             insert(t.series),
@@ -269,19 +456,26 @@ def _write_series(conn, dataset_id, records, indicator_ids, dim_ids, value_ids) 
                 for i, r, d in missing.values()
             ],
         )
-        existing = _series_ids(conn, dataset_id)
+        existing = _series_rows(conn, dataset_id)
         links = [
             {
-                "series_id": existing[ids],
-                "dimension_id": dim_ids[slug],
-                "value_id": value_ids[slug, code],
+                "series_id": existing[ids][0],
+                "dimension_id": structure.dim_ids[slug],
+                "value_id": structure.value_ids[slug, code],
             }
             for key, ids in missing.items()
             for slug, code in key[2]
         ]
         if links:
             conn.execute(insert(t.series_dimension), links)
-    return {key: existing[ids] for key, ids in wanted.items()}
+    stale_ids = set(stale)
+    served = {
+        sid
+        for sid, retired in existing.values()
+        if (retired is None or sid in revived) and sid not in stale_ids
+    }
+    series_ids = {key: existing[ids][0] for key, ids in wanted.items()}
+    return series_ids, served, bool(stale or revived)
 
 
 def _existing_observations(conn, dataset_id: str) -> dict:
@@ -299,14 +493,6 @@ def _existing_observations(conn, dataset_id: str) -> dict:
         .where(t.series.c.dataset_id == dataset_id)
     )
     return {(row[0], row[1]): row[2:] for row in conn.execute(query)}
-
-
-def _same_value(old: str | None, new: Decimal | None, new_text: str | None) -> bool:
-    if old == new_text:
-        return True
-    if old is None or new is None:
-        return False
-    return Decimal(old) == new  # 7.1 and 7.10 are the same figure
 
 
 _OBSERVATION_COLUMNS = (
@@ -379,7 +565,7 @@ def _duplicates(records: Sequence, series_ids: Mapping) -> list[str]:
     for indicator, region, period, dims, *_ in records:
         key = (series_ids[indicator, region, dims], period)
         if key in seen:
-            twice.append(f"{indicator}/{region}/{period} {dims_key(dims) or '(no dimensions)'}")
+            twice.append(f"{indicator}/{region}/{period} {_describe(dims)}")
         seen.add(key)
     return twice
 
@@ -410,8 +596,32 @@ def _insert_all(conn, records, series_ids, run_id) -> WriteCounts:
     return WriteCounts(added=len(rows))
 
 
-def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteCounts:
-    """Insert new cells, update changed ones (keeping what they replace), count the rest."""
+def _withdraw(conn, existing: Mapping, seen: set, served: set[int], periods: set[str], run_id):
+    """Mark withdrawn the served cells the harvest lacks in the periods it published; count them."""
+    gone = [
+        {"b_id": old[0], "withdrawn_run_id": run_id, "last_changed_run_id": run_id}
+        for key, old in existing.items()
+        if old[4] is None and key[1] in periods and key[0] in served and key not in seen
+    ]
+    if gone:
+        conn.execute(
+            update(t.observation)
+            .where(t.observation.c.id == bindparam("b_id"))
+            .values(
+                withdrawn_run_id=bindparam("withdrawn_run_id"),
+                last_changed_run_id=bindparam("last_changed_run_id"),
+            ),
+            gone,
+        )
+    return len(gone)
+
+
+def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -> WriteCounts:
+    """Insert new cells, update changed ones (keeping what they replace), withdraw lost ones.
+
+    A value is unchanged only if its text is: a source that re-publishes ``7.1`` as ``7.10``
+    changed the number of decimals it publishes, and the served text follows.
+    """
     existing = _existing_observations(conn, dataset_id)
     if not existing:
         return _insert_all(conn, records, series_ids, run_id)
@@ -424,9 +634,7 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
         series_id = series_ids[indicator, region, dims]
         key = (series_id, period)
         if key in seen:
-            raise WriteError(
-                f"two cells for {indicator}/{region}/{period} {dims_key(dims) or '(no dimensions)'}"
-            )
+            raise WriteError(f"two cells for {indicator}/{region}/{period} {_describe(dims)}")
         seen.add(key)
         text, number = (None, None) if value is None else _exact(value)
         old = existing.get(key)
@@ -437,12 +645,7 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
             )
             continue
         obs_id, old_text, old_flag, old_note, withdrawn = old
-        if (
-            _same_value(old_text, value, text)
-            and old_flag == flag
-            and old_note == note
-            and withdrawn is None
-        ):
+        if old_text == text and old_flag == flag and old_note == note and withdrawn is None:
             counts.unchanged += 1
             continue
         updates.append(
@@ -482,6 +685,8 @@ def _write_observations(conn, dataset_id, records, series_ids, run_id) -> WriteC
             updates,
         )
         conn.execute(insert(t.observation_revision), revisions)
+    periods = {record[2] for record in records}
+    counts.withdrawn = _withdraw(conn, existing, seen, served, periods, run_id)
     counts.added = len(inserts)
     counts.changed = len(updates)
     return counts
@@ -499,15 +704,21 @@ def write_dataset(
     """Store one dataset's parse result in the caller's transaction; nothing is deleted.
 
     ``known_regions`` holds the region codes already in the store; new ones of the result are
-    added to the store and to the set.
+    added to the store and to the set. What the result no longer has is retired or withdrawn
+    (see the module's docstring); the counts' ``messages`` say what, for the run log.
     """
     last_update = max(
         (_naive(i.source_last_update) for i in result.indicators if i.source_last_update),
         default=None,
     )
+    messages: list[str] = []
     meta_changed = _write_dataset_row(conn, spec, (source_title, source_url), last_update)
-    indicator_ids, indicators_changed = _write_indicators(conn, spec.id, result.indicators)
-    dim_ids, value_ids, dims_changed = _write_dimensions(conn, spec.id, result.dimensions)
+    indicator_ids, indicators_changed = _write_indicators(
+        conn, spec.id, result.indicators, run_id, messages
+    )
+    dim_ids, value_ids, dims_changed = _write_dimensions(
+        conn, spec.id, result.dimensions, run_id, messages
+    )
     regions_changed = _write_regions(conn, result, known_regions, run_id)
     unknown = sorted({r.region for r in result.records} - known_regions)
     if unknown:
@@ -515,16 +726,43 @@ def write_dataset(
     missing = sorted({r.indicator for r in result.records} - indicator_ids.keys())
     if missing:
         raise WriteError(f"records name indicators the payload did not describe: {missing[:10]}")
-    for record in result.records:
-        for slug, code in record.dimensions:
-            if (slug, code) not in value_ids:
-                raise WriteError(f"records use the undeclared dimension value {slug}={code}")
-    series_ids = _write_series(conn, spec.id, result.records, indicator_ids, dim_ids, value_ids)
-    counts = _write_observations(conn, spec.id, result.records, series_ids, run_id)
-    counts.metadata_changed = meta_changed or indicators_changed or dims_changed or regions_changed
+    _check_dimensions(result)
+    structure = _Structure(indicator_ids, dim_ids, value_ids)
+    series_ids, served, series_changed = _write_series(
+        conn, spec.id, result.records, structure, run_id, messages
+    )
+    counts = _write_observations(conn, spec.id, result.records, series_ids, served, run_id)
+    counts.metadata_changed = (
+        meta_changed or indicators_changed or dims_changed or regions_changed or series_changed
+    )
+    counts.messages = messages
+    if counts.withdrawn:
+        messages.append(
+            f"{counts.withdrawn} cells the source no longer publishes: withdrawn (kept, not served)"
+        )
     values: dict[str, Any] = {"last_run_id": run_id}
     if counts.data_changed:
         values["changed_run_id"] = run_id
         bump_data_version(conn)
     conn.execute(update(t.dataset).where(t.dataset.c.id == spec.id).values(**values))
     return counts
+
+
+def _check_dimensions(result: ParseResult) -> None:
+    """Every record gives each of the result's dimensions a declared value, in their order."""
+    order = tuple(dim.id for dim in result.dimensions)
+    declared = {(dim.id, value.code) for dim in result.dimensions for value in dim.values}
+    checked = set()
+    for record in result.records:
+        dims = record.dimensions
+        if dims in checked:
+            continue
+        if tuple(slug for slug, _code in dims) != order:
+            raise WriteError(
+                f"a record of {record.indicator}/{record.region}/{record.period} gives the "
+                f"dimensions {_describe(dims)}; the result declares {', '.join(order) or 'none'}"
+            )
+        for pair in dims:
+            if pair not in declared:
+                raise WriteError(f"records use the undeclared dimension value {pair[0]}={pair[1]}")
+        checked.add(dims)

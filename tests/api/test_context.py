@@ -18,14 +18,16 @@ def test_a_missing_series_is_read_again_once():
     assert series.get(3) is None and loads == [1]
 
 
-def test_a_newer_version_empties_the_cache_and_an_older_one_is_not_kept():
+def test_another_version_empties_the_cache_whatever_its_order():
     cache = VersionedCache(maxsize=10)
-    cache.put(1, "a", "v1")
-    assert cache.get(1, "a") == "v1"
-    cache.put(2, "b", "v2")
-    assert cache.get(1, "a") is None and cache.get(2, "b") == "v2"
-    cache.put(1, "a", "stale")  # a request that read the older version
-    assert cache.get(1, "a") is None and len(cache) == 1
+    cache.put("1.a", "a", "v1")
+    assert cache.get("1.a", "a") == "v1"
+    cache.put("2.b", "b", "v2")
+    assert cache.get("1.a", "a") is None and cache.get("2.b", "b") == "v2"
+    # a store restored to version 1 and harvested again reaches version 2 with another token
+    cache.put("2.c", "b", "restored")
+    assert cache.get("2.b", "b") is None and cache.get("2.c", "b") == "restored"
+    assert len(cache) == 1
 
 
 def test_the_cache_is_bounded_and_can_be_off():

