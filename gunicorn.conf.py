@@ -7,7 +7,7 @@
 - No control socket (gunicorn 27 opens one under ``~/.gunicorn/`` by default).
 
 ``PORT`` (8000), ``WEB_CONCURRENCY`` (workers: 2 per CPU + 1) and ``GUNICORN_THREADS`` (4) tune it.
-Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_SIZE``).
+Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_MB``).
 """
 
 import os
