@@ -192,6 +192,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "HARVEST_DATASET_TIMEOUT",
+        900.0,
+        "Seconds one dataset's fetch may take in all (requests, retries, waits); then that "
+        "dataset fails and the harvest goes on with the next. No request waits past it. "
+        "Parsing and writing are not counted. 0: no limit.",
+        _non_negative_float,
+    ),
+    Setting(
         "LOCK_TIMEOUT",
         0,
         "Seconds a harvest waits for another run's lock before giving up with exit code 75 "
