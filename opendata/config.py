@@ -97,6 +97,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _at_least(text: str, minimum: int) -> int:
+    value = _whole_number(text)
+    if value < minimum:
+        raise ValueError(f"must be {minimum} or more")
+    return value
+
+
 def _log_level(text: str) -> str:
     level = text.strip().upper()
     if level not in LOG_LEVELS:
@@ -222,6 +229,21 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_PAGE_SIZE",
         10000,
         "Largest `limit` the observations endpoint accepts (at least `OPENDATA_PAGE_SIZE`).",
+        _positive_int,
+    ),
+    Setting(
+        "MAX_URL_LENGTH",
+        8000,
+        "Longest request target (path and query string, in bytes) the API reads; a longer one "
+        "is a 414 problem saying to ask for fewer codes or split the request. Keep it below "
+        "the reverse proxy's limit (nginx: 8 KB by default), so that the API answers.",
+        lambda text: _at_least(text, 1024),
+    ),
+    Setting(
+        "MAX_CODES",
+        500,
+        "Most codes one list parameter (`region`, `dim.<dimension id>`) may hold in a request; "
+        "more is a 400 naming the parameter.",
         _positive_int,
     ),
     Setting(
