@@ -5,9 +5,14 @@
 - The app is loaded once before forking (fail fast, shared memory); each worker then drops the
   store connections it inherited and opens its own (``post_fork``).
 - No control socket (gunicorn 27 opens one under ``~/.gunicorn/`` by default).
+- Request limits above the reverse proxy's and the app's own: what gunicorn refuses it answers
+  with an HTML page, what the app refuses is a problem+json (``opendata/api/limits.py``,
+  ``OPENDATA_MAX_URL_LENGTH``). gunicorn caps the request line at 8190 bytes or not at all, and
+  a 2,000-code ``region=`` is 10 KB: so no cap here; the proxy in front bounds the line (nginx:
+  ``large_client_header_buffers``, see docs/api.md "Serving"). Never expose gunicorn directly.
 
 ``PORT`` (8000), ``WEB_CONCURRENCY`` (workers: 2 per CPU + 1) and ``GUNICORN_THREADS`` (4) tune it.
-Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_SIZE``).
+Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_MB``).
 """
 
 import os
@@ -30,6 +35,9 @@ keepalive = 5
 preload_app = True
 control_socket_disable = True
 accesslog = "-"
+limit_request_line = 0  # no cap: the proxy's applies, and the app answers over its own limit
+limit_request_field_size = 16384  # one header line; nginx with the documented config sends <= 16k
+limit_request_fields = 200
 
 
 def post_fork(server, worker):

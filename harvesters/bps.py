@@ -39,6 +39,7 @@ from harvesters import bps_decode
 from harvesters.base import Harvester, Keep, ParseResult, Payload
 from harvesters.exceptions import ParseError, SourceConfigurationError, UpstreamError
 from harvesters.transport import (
+    Deadline,
     RateLimiter,
     SystemClock,
     file_session,
@@ -62,6 +63,7 @@ SETTING_NAMES = (
     "BPS_REQUESTS_PER_SECOND",
     "HTTP_TIMEOUT",
     "HTTP_RETRIES",
+    "HARVEST_DATASET_TIMEOUT",
 )
 QUERY_KEYS = frozenset({"domain", "var", "years"})
 DIMENSION_KEYS = frozenset({"vervar", "turvar"})
@@ -69,6 +71,7 @@ FIRST_YEAR = 1900  #: BPS codes a year as year - 1900
 LAST_YEAR = 2999
 RETRY_STATUSES = frozenset({429})  #: retried like every 5xx answer
 MAX_PAGES = 100  #: a guard against a list that never says it has ended
+CHUNK_BYTES = 64 * 1024  #: a body is read in chunks of this size, the deadline checked between
 _YEARS_RANGE = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})?\s*$")
 _MAX_YEARS = re.compile(r"maximum allowed number of years[^0-9]*(\d+)", re.IGNORECASE)
 
@@ -198,7 +201,7 @@ class Answer:
 
 
 class BPSClient:
-    """GET requests to the BPS WebAPI: key, User-Agent, rate limit, retries, error answers."""
+    """GET requests to the BPS WebAPI: key, User-Agent, rate limit, retries, deadline, errors."""
 
     def __init__(
         self,
@@ -206,6 +209,7 @@ class BPSClient:
         session: requests.Session,
         clock: Any,
         rate_limited: bool = True,
+        deadline: Deadline | None = None,
     ):
         self.base_url = str(settings["BPS_BASE_URL"]).rstrip("/")
         self.key = str(settings["BPS_API_KEY"] or "")
@@ -214,6 +218,7 @@ class BPSClient:
         self.retries = int(settings["HTTP_RETRIES"])
         self.session = session
         self.clock = clock
+        self.deadline = deadline or Deadline(clock, 0)
         # snapshot files are not BPS's servers: an offline run need not wait between reads
         self.limiter = (
             RateLimiter(clock, float(settings["BPS_REQUESTS_PER_SECOND"])) if rate_limited else None
@@ -234,17 +239,17 @@ class BPSClient:
         masked = self.mask(requests.Request("GET", url, params=query).prepare().url or url)
         problem = ""
         for attempt in range(self.retries + 1):
-            response = self._send(url, query, masked, attempt)
-            if response is not None:
-                payload = self._payload(masked, params, response)
+            payload = self._send(url, query, masked, params, attempt)
+            if payload is not None:
                 keep(payload)
-                if response.status_code not in RETRY_STATUSES and response.status_code < 500:
+                if payload.status not in RETRY_STATUSES and payload.status < 500:
                     return Answer(payload, self._check(payload))
-                problem = f"HTTP {response.status_code}"
+                problem = f"HTTP {payload.status}"
             else:
                 problem = self._last_error
             if attempt < self.retries:
                 delay = 2.0**attempt
+                self.deadline.check(f"retrying {masked} after {problem}", waiting=delay)
                 log.warning("BPS %s for %s; retrying in %g s", problem, masked, delay)
                 self.clock.sleep(delay)
         raise UpstreamError(
@@ -252,30 +257,52 @@ class BPSClient:
         )
 
     def _send(
-        self, url: str, query: Mapping[str, str], masked: str, attempt: int
-    ) -> requests.Response | None:
+        self,
+        url: str,
+        query: Mapping[str, str],
+        masked: str,
+        params: Mapping[str, str],
+        attempt: int,
+    ) -> Payload | None:
+        """One attempt: the payload received, or None (the reason in ``_last_error``)."""
         if self.limiter is not None:
+            self.deadline.check(f"waiting to ask {masked}", waiting=self.limiter.pause())
             self.limiter.wait()
+        timeout = self.deadline.timeout(self.timeout, f"asking {masked}")
         log.debug("GET %s (attempt %d)", masked, attempt + 1)
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        response = None
         try:
-            return self.session.get(url, params=query, headers=headers, timeout=self.timeout)
+            response = self.session.get(
+                url, params=query, headers=headers, timeout=timeout, stream=True
+            )
+            body = self._read(response, masked)
         except requests.Timeout:
-            self._last_error = f"no answer within {self.timeout:g} s (timeout)"
+            self._last_error = f"no answer within {timeout:g} s (timeout)"
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             # ChunkedEncodingError: the connection dropped in the middle of the body
             self._last_error = f"a connection error ({self.mask(str(exc))})"
+        else:
+            return Payload(
+                url=masked,
+                body=body,
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type", ""),
+                fetched_at=datetime.now(UTC),
+                params={**params, "lang": "ind"},
+            )
+        finally:
+            if response is not None:
+                response.close()
         return None
 
-    def _payload(self, url: str, params: Mapping[str, str], response: requests.Response) -> Payload:
-        return Payload(
-            url=url,
-            body=response.content,
-            status=response.status_code,
-            content_type=response.headers.get("Content-Type", ""),
-            fetched_at=datetime.now(UTC),
-            params={**params, "lang": "ind"},
-        )
+    def _read(self, response: requests.Response, masked: str) -> bytes:
+        """The whole body, read in chunks: a source that trickles bytes meets the deadline too."""
+        chunks = []
+        for chunk in response.iter_content(CHUNK_BYTES):
+            chunks.append(chunk)
+            self.deadline.check(f"reading the answer to {masked}")
+        return b"".join(chunks)
 
     def _check(self, payload: Payload) -> Any:
         """Return the decoded body of a non-5xx answer, or raise UpstreamError saying why not."""
@@ -375,7 +402,11 @@ class BPSHarvester(Harvester):
         else:
             session, owned = requests.Session(), True
         try:
-            client = BPSClient(settings, session, self.clock, rate_limited=not self.offline)
+            # one dataset's fetch may not outlast this, however slow or silent BPS is
+            deadline = Deadline(self.clock, float(settings["HARVEST_DATASET_TIMEOUT"]))
+            client = BPSClient(
+                settings, session, self.clock, rate_limited=not self.offline, deadline=deadline
+            )
             fetched = _Fetch(client, query, keep, spec.dimensions).run()
         finally:
             if owned:

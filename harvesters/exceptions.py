@@ -9,6 +9,10 @@ class UpstreamError(HarvestError):
     """The source answered with an error (bad key, firewall block, 5xx after retries, ...)."""
 
 
+class HarvestTimeout(UpstreamError):
+    """A dataset's fetch passed its deadline (``OPENDATA_HARVEST_DATASET_TIMEOUT``)."""
+
+
 class ParseError(HarvestError):
     """A payload does not have the shape the harvester knows (or is ambiguous)."""
 

@@ -1,4 +1,14 @@
-"""HTTP plumbing shared by harvesters: a clock, a rate limit, secret masking, offline snapshots.
+"""HTTP plumbing shared by harvesters: a clock, a deadline, a rate limit, secret masking, snapshots.
+
+The deadline
+------------
+A source that stops answering must not hold the store's harvest lock for long: one dataset's
+fetch has a :class:`Deadline` (``OPENDATA_HARVEST_DATASET_TIMEOUT`` seconds, on the harvester's
+clock). No request waits past it (its timeout is the smaller of ``OPENDATA_HTTP_TIMEOUT`` and the
+time left), no retry backoff or rate-limit pause is begun that would end past it, and a body is
+read in chunks with the deadline checked between them. Once it has passed, :class:`HarvestTimeout`
+fails that dataset; the runner goes on with the next one. Parsing and writing are not covered:
+they are local work, bounded by the size of the data, and a slow write is no hung source.
 
 Offline snapshots
 -----------------
@@ -46,6 +56,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
+from harvesters.exceptions import HarvestTimeout
+
 #: parameters that never name a snapshot (secrets, presentation)
 IGNORED_PARAMS = frozenset({"key", "lang"})
 #: parameters named first, in this order, without their name
@@ -74,6 +86,35 @@ class SystemClock:
         time.sleep(seconds)
 
 
+class Deadline:
+    """The moment one dataset's fetch must have ended by, on ``clock`` (see the module doc)."""
+
+    SETTING = "OPENDATA_HARVEST_DATASET_TIMEOUT"
+
+    def __init__(self, clock: Clock, seconds: float):
+        self.clock = clock
+        self.seconds = seconds  #: 0: no deadline
+        self.ends = clock.monotonic() + seconds if seconds > 0 else None
+
+    def left(self) -> float:
+        """Seconds left (infinite without a deadline)."""
+        return float("inf") if self.ends is None else self.ends - self.clock.monotonic()
+
+    def check(self, doing: str, waiting: float = 0.0) -> None:
+        """Raise HarvestTimeout if the deadline has passed, or would while ``waiting`` more."""
+        if waiting >= self.left():
+            raise HarvestTimeout(
+                f"the fetch exceeded {self.SETTING}={self.seconds:g} s ({doing}): the source "
+                "is slow or not answering; the served data stays as it was. Try again later, "
+                f"or raise {self.SETTING}"
+            )
+
+    def timeout(self, limit: float, doing: str) -> float:
+        """The timeout of a request: ``limit``, or the time left if that is less."""
+        self.check(doing)
+        return min(limit, self.left())
+
+
 class RateLimiter:
     """Keep requests at most ``per_second`` apart on average, waiting on the given clock."""
 
@@ -84,12 +125,17 @@ class RateLimiter:
         self.interval = 1.0 / per_second
         self._last: float | None = None
 
+    def pause(self) -> float:
+        """Seconds to wait before the next request may go out."""
+        if self._last is None:
+            return 0.0
+        return max(0.0, self._last + self.interval - self.clock.monotonic())
+
     def wait(self) -> None:
         """Sleep until the next request may go out, then mark it as sent."""
-        if self._last is not None:
-            pause = self._last + self.interval - self.clock.monotonic()
-            if pause > 0:
-                self.clock.sleep(pause)
+        pause = self.pause()
+        if pause > 0:
+            self.clock.sleep(pause)
         self._last = self.clock.monotonic()
 
 

@@ -65,17 +65,23 @@ def _load_catalog(settings: Settings) -> tuple[Mapping[str, Any] | None, str | N
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Make the web app: settings from the environment, then ``config`` (tests)."""
+    """Make the web app: settings from the environment, then ``config`` (tests).
+
+    Raise ConfigurationError, naming the variable, if a setting is not valid: the app does not
+    start (gunicorn, which loads it before forking, stops with that message).
+    """
     from flask import Flask
 
     from opendata.api import init_api
     from opendata.api.context import ApiState
-    from opendata.config import load_settings
+    from opendata.config import load_settings, unknown_variables
 
     app = Flask(__name__)
     ours, flask_config = _split_config(config or {}, app.config)
     app.config.update(flask_config)
-    settings = load_settings(overrides=ours)
+    settings = load_settings(overrides=ours)  # a bad setting: ConfigurationError, no app
+    for warning in unknown_variables():
+        app.logger.warning(warning)
     app.json.sort_keys = False  # keep the documented order of fields
     app.json.ensure_ascii = False
     catalog, catalog_error = _load_catalog(settings)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import click
 
 from opendata.catalog import load_catalog
-from opendata.config import load_settings
+from opendata.config import load_settings, unknown_variables
 from opendata.exceptions import ConfigurationError, LockHeld, OpendataError
 
 EXIT_FAILED = 1
@@ -75,9 +75,11 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = Context()
     except ConfigurationError as exc:
         _fail(str(exc))
+    for warning in unknown_variables():
+        click.echo(f"Warning: {warning}", err=True)
     ctx.call_on_close(ctx.obj.close)
     logging.basicConfig(
-        level=getattr(logging, ctx.obj.settings.LOG_LEVEL, logging.INFO),
+        level=ctx.obj.settings.LOG_LEVEL,  # checked by load_settings: one of logging's names
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

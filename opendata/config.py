@@ -1,13 +1,18 @@
 """Every setting once: its environment variable, default and help text.
 
-Settings come from ``OPENDATA_*`` environment variables (the web app also reads them through
-Flask's ``from_prefixed_env``). Default paths are absolute and derived from the project folder, so
-a command run from cron behaves the same in any working directory. ``docs/configuration.md``
-documents each setting; ``tests/test_docs.py`` fails when one is missing there.
+Settings come from ``OPENDATA_*`` environment variables, then (web app, tests) explicit
+overrides. :func:`load_settings` checks every value, and the rules between settings, where they
+load: a bad one stops the command line (exit code 2) or the web app (:class:`ConfigurationError`)
+with one line naming the variable and what to change. Default paths are absolute and derived from
+the project folder, so a command run from cron behaves the same in any working directory.
+``docs/configuration.md`` documents each setting; ``tests/test_docs.py`` fails when one is missing
+there, or when code or docs name an ``OPENDATA_*`` variable that is no setting.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,11 +20,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from opendata.exceptions import ConfigurationError
 
 #: The project folder: the checkout that holds ``opendata/``, ``datasets/`` and ``data/``.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFIX = "OPENDATA_"
+#: ``OPENDATA_*`` variables that are not settings of the app, so not reported as unknown
+NOT_SETTINGS = frozenset({"OPENDATA_TEST_POSTGRES_URL"})  # the test suite's PostgreSQL server
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BACKENDS = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -40,32 +52,77 @@ class Setting:
         return self.default() if callable(self.default) else self.default
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number, e.g. 2.5") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("must be a whole number, e.g. 10") from None
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if value <= 0:
         raise ValueError("must be greater than 0")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
+    value = _number(text)
+    if value < 0:
         raise ValueError("must be 0 or more")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value <= 0:
         raise ValueError("must be greater than 0")
     return value
+
+
+def _at_least(text: str, minimum: int) -> int:
+    value = _whole_number(text)
+    if value < minimum:
+        raise ValueError(f"must be {minimum} or more")
+    return value
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _database_url(text: str) -> str:
+    try:
+        backend = make_url(text.strip()).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in BACKENDS:
+        raise ValueError(
+            "must be an SQLAlchemy URL of SQLite or PostgreSQL, e.g. "
+            "sqlite:////srv/opendata/data/opendata.sqlite3 or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        )
+    return text.strip()
 
 
 def _http_url(text: str) -> str:
@@ -93,6 +150,7 @@ SETTINGS: tuple[Setting, ...] = (
         _default_database_url,
         "SQLAlchemy URL of the store. Default: the SQLite file `data/opendata.sqlite3` in the "
         "project folder. PostgreSQL: `postgresql+psycopg://user@host:5432/dbname`.",
+        _database_url,
     ),
     Setting(
         "CATALOG_DIR",
@@ -141,6 +199,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "HARVEST_DATASET_TIMEOUT",
+        900.0,
+        "Seconds one dataset's fetch may take in all (requests, retries, waits); then that "
+        "dataset fails and the harvest goes on with the next. No request waits past it. "
+        "Parsing and writing are not counted. 0: no limit.",
+        _non_negative_float,
+    ),
+    Setting(
         "LOCK_TIMEOUT",
         0,
         "Seconds a harvest waits for another run's lock before giving up with exit code 75 "
@@ -150,8 +216,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOG_LEVEL",
         "INFO",
-        "Log level of the command line (DEBUG, INFO, WARNING, ERROR).",
-        str.upper,
+        "Log level of the command line (DEBUG, INFO, WARNING, ERROR or CRITICAL).",
+        _log_level,
     ),
     Setting(
         "PAGE_SIZE",
@@ -162,7 +228,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_PAGE_SIZE",
         10000,
-        "Largest `limit` the observations endpoint accepts.",
+        "Largest `limit` the observations endpoint accepts (at least `OPENDATA_PAGE_SIZE`).",
+        _positive_int,
+    ),
+    Setting(
+        "MAX_URL_LENGTH",
+        8000,
+        "Longest request target (path and query string, in bytes) the API reads; a longer one "
+        "is a 414 problem saying to ask for fewer codes or split the request. Keep it below "
+        "the reverse proxy's limit (nginx: 8 KB by default), so that the API answers.",
+        lambda text: _at_least(text, 1024),
+    ),
+    Setting(
+        "MAX_CODES",
+        500,
+        "Most codes one list parameter (`region`, `dim.<dimension id>`) may hold in a request; "
+        "more is a 400 naming the parameter.",
         _positive_int,
     ),
     Setting(
@@ -187,23 +268,62 @@ class Settings(dict):
             raise AttributeError(name) from exc
 
 
+def _check_rules(settings: Settings) -> None:
+    """The rules between settings; raise ConfigurationError naming both and what to change."""
+    if settings["PAGE_SIZE"] > settings["MAX_PAGE_SIZE"]:
+        raise ConfigurationError(
+            f"{PREFIX}PAGE_SIZE={settings['PAGE_SIZE']} is larger than "
+            f"{PREFIX}MAX_PAGE_SIZE={settings['MAX_PAGE_SIZE']}: the default page size must be "
+            f"at most the largest one (set {PREFIX}PAGE_SIZE too)"
+        )
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        shown = "***" if setting.secret else repr(raw)
+        raise ConfigurationError(f"{setting.env}={shown} is not valid: {exc}") from None
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Resolve every setting from defaults, then the environment, then explicit overrides."""
+    """Resolve every setting from defaults, then the environment, then explicit overrides.
+
+    Each value is checked as its variable would be (an override ``7`` as the text ``"7"``), then
+    the rules between settings; raise ConfigurationError on the first bad one.
+    """
     environ = os.environ if environ is None else environ
     resolved = Settings()
     for setting in SETTINGS:
         raw = environ.get(setting.env)
         if raw is None or raw == "":
             resolved[setting.name] = setting.default_value()
-            continue
-        try:
-            resolved[setting.name] = setting.parse(raw)
-        except ValueError as exc:
-            raise ConfigurationError(f"{setting.env}={raw!r} is not valid: {exc}") from exc
+        else:
+            resolved[setting.name] = _parse(setting, raw)
     for name, value in (overrides or {}).items():
         if name not in SETTINGS_BY_NAME:
             raise ConfigurationError(f"unknown setting {name!r}")
-        resolved[name] = value
+        resolved[name] = _parse(SETTINGS_BY_NAME[name], str(value))
+    _check_rules(resolved)
     return resolved
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Warnings about ``OPENDATA_*`` variables that are no setting (a typo is silently unused).
+
+    Not an error: an environment shared with a newer or older release (a rollback) may hold
+    settings this one does not know, and refusing to start over them would turn a harmless
+    leftover into an outage.
+    """
+    environ = os.environ if environ is None else environ
+    known = [s.env for s in SETTINGS]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith(PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else " (see docs/configuration.md)"
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, select
 
-from opendata.exceptions import OpendataError, PeriodError
+from opendata.exceptions import OpendataError, PeriodError, clip, echo
 from opendata.periods import parse_period
 from opendata.regions import RegionIndex
 from opendata.store import queries
@@ -26,6 +26,7 @@ class FilterError(OpendataError, ValueError):
     """A filter value that cannot be used; ``param`` names the parameter."""
 
     def __init__(self, param: str, message: str):
+        param = clip(param)  # a parameter's name is input too
         super().__init__(f"{param}: {message}")
         self.param = param
         self.message = message
@@ -69,7 +70,7 @@ def require_dataset(conn: Connection, dataset_id: str) -> None:
     ):
         known = conn.execute(select(t.dataset.c.id).order_by(t.dataset.c.id)).scalars().all()
         raise UnknownDataset(
-            f"no dataset {dataset_id!r} has been harvested "
+            f"no dataset {echo(dataset_id)} has been harvested "
             f"(harvested: {', '.join(known) or 'none'})"
         )
 
@@ -81,7 +82,7 @@ def resolve_regions(index: RegionIndex, codes: Sequence[str], param: str = "regi
         if region is None:
             raise FilterError(
                 param,
-                f"no region has the code {code!r}; use a BPS code (6371, 6300), a Kemendagri "
+                f"no region has the code {echo(code)}; use a BPS code (6371, 6300), a Kemendagri "
                 "code (63.71, 63) or 0000 for Indonesia",
             )
         resolved.append(region.code)
@@ -99,7 +100,7 @@ def period_bounds(from_: str | None, to: str | None, names=("from", "to")):
     start = bounds[0].start if bounds[0] else None
     end = bounds[1].end if bounds[1] else None
     if start and end and start > end:
-        raise FilterError(names[0], f"{from_} starts after {names[1]}={to} ends")
+        raise FilterError(names[0], f"{clip(from_)} starts after {names[1]}={clip(to)} ends")
     return start, end
 
 
@@ -115,12 +116,13 @@ def check_dimensions(
         if info is None:
             raise FilterError(
                 param.format(slug),
-                f"{dataset_id} has no dimension {slug!r} (it has: {', '.join(by_slug) or 'none'})",
+                f"{dataset_id} has no dimension {echo(slug)} "
+                f"(it has: {', '.join(by_slug) or 'none'})",
             )
         known = {code for code, _label, _total in info.values}
         bad = [c for c in codes if c not in known]
         if bad:
             raise FilterError(
                 param.format(slug),
-                f"unknown value(s) {', '.join(bad)}; known: {', '.join(sorted(known))}",
+                f"unknown value(s) {clip(', '.join(bad))}; known: {', '.join(sorted(known))}",
             )

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from opendata.exceptions import PeriodError
+from opendata.exceptions import PeriodError, echo
 
 _PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|S([12])))?$")
 
@@ -44,12 +44,12 @@ def parse_period(text: str) -> Period:
     match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
     if not match:
         raise PeriodError(
-            f"{text!r} is not a period: use YYYY (2024), YYYY-MM (2024-08), "
+            f"{echo(text)} is not a period: use YYYY (2024), YYYY-MM (2024-08), "
             "YYYY-Qn (2024-Q3) or YYYY-Sn (2024-S1)"
         )
     year = int(match.group(1))
     if year < 1000:
-        raise PeriodError(f"{text!r}: the year must have four digits, 1000 or later")
+        raise PeriodError(f"{echo(text)}: the year must have four digits, 1000 or later")
     month, quarter, semester = match.group(2, 3, 4)
     if month:
         start, end = _month_span(year, int(month), int(month))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from opendata.exceptions import UnknownRegion
+from opendata.exceptions import UnknownRegion, echo
 
 LEVELS = ("country", "province", "regency", "district")
 SYSTEMS = ("bps-legacy", "kemendagri")
@@ -155,7 +155,7 @@ class RegionIndex:
         """Return the region a code of any system names; raise UnknownRegion if none does."""
         region = self.resolve(text)
         if region is None:
-            raise UnknownRegion(f"no region has code {text.strip()!r}: {_CODE_HELP}")
+            raise UnknownRegion(f"no region has code {echo(text.strip())}: {_CODE_HELP}")
         return region
 
     def children(self, code: str) -> list[RegionInfo]:

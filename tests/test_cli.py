@@ -173,13 +173,48 @@ def test_runs_shows_interrupted_runs(invoke, store_url):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("OPENDATA_HTTP_RETRIES", "many"), ("OPENDATA_BPS_BASE_URL", "webapi.bps.go.id/v1/api")],
+    [
+        ("OPENDATA_HTTP_RETRIES", "many"),
+        ("OPENDATA_BPS_BASE_URL", "webapi.bps.go.id/v1/api"),
+        ("OPENDATA_LOG_LEVEL", "LOUD"),
+        ("OPENDATA_DATABASE_URL", "opendata.sqlite3"),
+    ],
 )
-def test_an_invalid_setting_exits_2(store_url, catalog_dir, name, value):
-    env = {"OPENDATA_DATABASE_URL": store_url, name: value}
-    result = CliRunner().invoke(cli, ["harvest", "--all"], env=env)
+@pytest.mark.parametrize("command", [("harvest", "--all"), ("runs",), ("db", "upgrade")])
+def test_an_invalid_setting_exits_2_in_one_line(tmp_path, catalog_dir, name, value, command):
+    # refused before the store is opened: one store kind is enough
+    env = {
+        "OPENDATA_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "OPENDATA_CATALOG_DIR": str(catalog_dir),
+    }
+    env[name] = value
+    result = CliRunner().invoke(cli, list(command), env=env)
     assert result.exit_code == 2
-    assert f"{name}={value!r} is not valid" in result.output
+    assert result.stderr.startswith(f"Error: {name}={value!r} is not valid: ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_page_size_over_the_largest_exits_2(tmp_path):
+    env = {
+        "OPENDATA_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "OPENDATA_PAGE_SIZE": "20000",
+    }
+    result = CliRunner().invoke(cli, ["runs"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: OPENDATA_PAGE_SIZE=20000 is larger than OPENDATA_MAX_PAGE_SIZE=10000: the "
+        "default page size must be at most the largest one (set OPENDATA_PAGE_SIZE too)\n"
+    )
+
+
+def test_a_misspelt_variable_is_a_warning_on_stderr(invoke, monkeypatch):
+    monkeypatch.setenv("OPENDATA_PAGESIZE", "5")
+    result = invoke("runs")
+    assert result.exit_code == 0
+    assert (
+        "Warning: OPENDATA_PAGESIZE is not a setting and is ignored; did you mean "
+        "OPENDATA_PAGE_SIZE?\n"
+    ) in result.stderr
 
 
 def test_harvest_refuses_a_store_that_needs_an_upgrade(tmp_path, catalog_dir):

@@ -6,15 +6,21 @@ import re
 from pathlib import Path
 
 from harvesters import list_harvesters
-from opendata.config import SETTINGS
+from opendata.config import NOT_SETTINGS, PROJECT_DIR, SETTINGS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TEST_ONLY = {"OPENDATA_TEST_POSTGRES_URL"}
+#: the typo docs/configuration.md shows to explain the warning about unknown variables
+TYPO_EXAMPLES = {"OPENDATA_PAGESIZE"}
+#: what is not the project's own code or docs (the changelog may name settings of the past;
+#: tests name misspelt variables on purpose)
+NOT_SCANNED = {".git", ".venv", ".ruff_cache", ".pytest_cache", "data", "tests", "build"}
+SCANNED_SUFFIXES = {".py", ".md", ".toml", ".yaml", ".cfg", ".ini", ".txt", ""}
 
 
 def test_every_setting_is_documented_and_every_documented_one_exists():
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"`(OPENDATA_[A-Z0-9_]+)`", text)) - TEST_ONLY
+    documented = set(re.findall(r"`(OPENDATA_[A-Z0-9_]+)`", text)) - TEST_ONLY - TYPO_EXAMPLES
     assert documented == {s.env for s in SETTINGS}
 
 
@@ -26,3 +32,26 @@ def test_every_harvester_has_a_section_in_the_harvester_docs():
     text = (DOCS / "harvesters.md").read_text(encoding="utf-8")
     for harvester_id in list_harvesters():
         assert re.search(rf"^#+ .*`{harvester_id}`", text, re.MULTILINE), harvester_id
+
+
+def _project_files():
+    for path in sorted(PROJECT_DIR.rglob("*")):
+        parts = path.relative_to(PROJECT_DIR).parts
+        if (
+            path.is_file()
+            and not (set(parts) & NOT_SCANNED)
+            and not any(p.endswith(".egg-info") for p in parts)
+            and path.suffix in SCANNED_SUFFIXES
+            and path.name != "CHANGELOG.md"
+        ):
+            yield path
+
+
+def test_every_variable_that_code_and_docs_name_is_a_setting():
+    known = {s.env for s in SETTINGS} | NOT_SETTINGS | TYPO_EXAMPLES
+    named = {}
+    for path in _project_files():
+        for name in re.findall(r"OPENDATA_[A-Z0-9_]*[A-Z0-9]", path.read_text("utf-8", "replace")):
+            named.setdefault(name, path.relative_to(PROJECT_DIR).as_posix())
+    assert "OPENDATA_DATABASE_URL" in named  # the scan reads the project
+    assert {n: where for n, where in named.items() if n not in known} == {}

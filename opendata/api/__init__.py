@@ -14,6 +14,7 @@ from opendata.api import datasets, health, observations, regions
 from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
+from opendata.api.limits import init_limits
 
 PREFIX = "/api/v1"
 RESOURCES = (datasets, observations, regions)
@@ -35,6 +36,7 @@ def init_api(app: Flask, api_state: ApiState) -> Api:
     """Register the API, its docs and its error handlers on ``app``."""
     app.extensions[EXTENSION] = api_state
     app.teardown_appcontext(close_connection)
+    init_limits(app, api_state.settings)
     app.config.update(
         API_TITLE="Open statistics of Kalimantan Selatan",
         API_VERSION="1",

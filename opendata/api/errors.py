@@ -3,7 +3,8 @@
 A problem has ``type`` (``about:blank``: the status says what kind of problem it is), ``title``
 (the status phrase), ``status``, ``detail`` (what the caller should change) and, for bad query
 parameters, ``errors``: the messages of each parameter, by name. Werkzeug's own headers are kept,
-so a 405 carries its ``Allow`` header.
+so a 405 carries its ``Allow`` header. What the caller sent (a path, a parameter's name or value)
+is quoted cut short (:func:`opendata.exceptions.clip`), never whole.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask, Response, request
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from opendata.exceptions import UnknownRegion
+from opendata.exceptions import UnknownRegion, clip
 from opendata.filters import FilterError, UnknownDataset
 
 PROBLEM_JSON = "application/problem+json"
@@ -81,7 +82,8 @@ def _parameter_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     known += getattr(schema, "extra_parameters", ())
     errors: dict[str, list[str]] = {}
     for by_param in data.get("messages", {}).values():
-        for param, messages in by_param.items():
+        for name, messages in by_param.items():
+            param = clip(name)  # any name may be sent: it is input too
             texts = _messages(messages)
             if texts == ["Unknown field."]:
                 accepted = ", ".join(known) if known else "none"
@@ -92,10 +94,10 @@ def _parameter_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def _detail(error: HTTPException) -> str:
     if error.code == 404:
-        return f"nothing is at {request.path}; the API is under /api/v1 (see /docs)"
+        return f"nothing is at {clip(request.path)}; the API is under /api/v1 (see /docs)"
     if error.code == 405:
         allowed = ", ".join(error.valid_methods or ())  # type: ignore[attr-defined]
-        return f"{request.method} is not allowed on {request.path}; use {allowed}"
+        return f"{clip(request.method)} is not allowed on {clip(request.path)}; use {allowed}"
     if error.code == 500:
         return "the server failed to answer; try again later"
     return error.description or http.HTTPStatus(error.code or 500).phrase

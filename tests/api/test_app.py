@@ -20,6 +20,7 @@ def test_config_takes_settings_and_flask_keys(tmp_path):
 
 def test_the_environment_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENDATA_MAX_PAGE_SIZE", "50")
+    monkeypatch.setenv("OPENDATA_PAGE_SIZE", "20")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
     assert app.extensions["opendata"].settings.MAX_PAGE_SIZE == 50
     app.extensions["opendata"].engine.dispose()
@@ -28,3 +29,23 @@ def test_the_environment_is_read(tmp_path, monkeypatch):
 def test_an_unknown_key_is_refused():
     with pytest.raises(ConfigurationError, match="PAGESIZE"):
         create_app({"PAGESIZE": 7})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("OPENDATA_LOG_LEVEL", "LOUD", "OPENDATA_LOG_LEVEL='LOUD' is not valid: use one of"),
+        ("OPENDATA_PAGE_SIZE", "20000", "OPENDATA_PAGE_SIZE=20000 is larger than"),
+    ],
+)
+def test_a_bad_setting_stops_the_app_naming_it(tmp_path, monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+
+
+def test_a_misspelt_variable_is_logged(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("OPENDATA_MAX_PAGESIZE", "50")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+    app.extensions["opendata"].engine.dispose()
+    assert "did you mean OPENDATA_MAX_PAGE_SIZE?" in caplog.text

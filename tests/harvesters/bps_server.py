@@ -11,6 +11,8 @@ It serves ``GET /v1/api/list`` with ``model=data``, ``model=th`` and ``model=tur
 - a window of more than ``null_above`` years answers the JSON body ``null``;
 - a table it does not have, or years without data, answer ``list-not-available``;
 - the first ``failures`` requests answer HTTP 503;
+- a request ``hang`` matches (a predicate on its parameters) is never answered: the server holds
+  the connection until it stops (a hung upstream);
 - ``model=th`` lists a table's years, newest first, 10 a page; ``model=turvar`` lists its
   columns with their group name (or ``list-not-available`` when it has no group).
 
@@ -127,8 +129,10 @@ class BPSStandIn:
         max_years_other: int = 2,
         null_above: int | None = None,
         failures: int = 0,
+        hang: Callable[[dict[str, str]], bool] | None = None,
     ):
         self.key = key
+        self.hang = hang
         self.tables = {(t.domain, str(t.var)): t for t in tables}
         self.max_years_national = max_years_national
         self.max_years_other = max_years_other
@@ -136,6 +140,7 @@ class BPSStandIn:
         self.failures = failures
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  #: releases the requests held by ``hang``
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,6 +157,7 @@ class BPSStandIn:
 
     def __exit__(self, *exc_info: object) -> None:
         assert self._server is not None and self._thread is not None
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -173,6 +179,10 @@ class BPSStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if stand_in.hangs(self.path):
+                    stand_in._stopping.wait(timeout=30)  # answer nothing until the server stops
+                    self.close_connection = True
+                    return
                 status, content_type, body = stand_in.answer(
                     self.path, self.headers.get("User-Agent", "")
                 )
@@ -186,6 +196,15 @@ class BPSStandIn:
                 pass  # keep test output quiet
 
         return Handler
+
+    def hangs(self, path: str) -> bool:
+        """Whether the request to ``path`` is to go unanswered (recorded with status 0)."""
+        params = {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()}
+        if self.hang is None or not self.hang(params):
+            return False
+        with self._lock:
+            self.requests.append(Seen(params, "", 0))
+        return True
 
     def answer(self, path: str, user_agent: str) -> tuple[int, str, bytes]:
         """Return (status, content type, body) for a request path and User-Agent."""
