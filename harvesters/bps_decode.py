@@ -175,7 +175,7 @@ class _Decoder:
         self.messages: list[str] = []
         self.new_regions: dict[str, Region] = {}
         self.turvar_group: str | None = None
-        #: (region, period, vervar code, turvar code) -> (value, note, where it came from)
+        #: (region, period, vervar code, turvar code) -> ((value, flag, note), its key)
         self.cells: dict[tuple[str, str, str | None, str | None], tuple[Any, ...]] = {}
         self.categories: dict[str, DimensionValue] = {}
         self.columns: dict[str, DimensionValue] = {}
@@ -276,19 +276,18 @@ class _Decoder:
             raw = content[key]
             kind = type(raw)
             if kind is Decimal:
-                value, note = raw, None
+                cell = (raw, None, None)
             elif kind is int:
-                value, note = Decimal(raw), None
+                cell = (Decimal(raw), None, None)
             else:
-                value, note = cell_value(raw)
+                cell = cell_value(raw)
             seen = cells.get(where)
             if seen is None:
-                cells[where] = (value, note, key)
-            elif (seen[0], seen[1]) != (value, note):
+                cells[where] = (cell, key)
+            elif seen[0] != cell:
                 raise ParseError(
                     f"two cells give {region} {where[1]} different values: "
-                    f"key {seen[2]} = {seen[0] if seen[0] is not None else seen[1]!r}, "
-                    f"key {key} = {value if value is not None else note!r}"
+                    f"key {seen[1]} = {_shown(seen[0])}, key {key} = {_shown(cell)}"
                 )
 
     def _columns(self, turvar: Sequence[Item]) -> list[DimensionValue | None]:
@@ -357,13 +356,21 @@ class _Decoder:
         indicator = str(self.var)
         keys: dict[tuple, tuple[tuple[str, str], ...]] = {}  # one tuple per (category, column)
         records = []
-        for (region, period, category, column), (value, note, _key) in self.cells.items():
+        for (region, period, category, column), ((value, flag, note), _key) in self.cells.items():
             dims = keys.get((category, column))
             if dims is None:
                 codes = [c for c in (category, column) if c is not None]
                 dims = keys[category, column] = tuple(zip(ids, codes, strict=True))
-            records.append(Record(indicator, region, period, dims, value, None, note))
+            records.append(Record(indicator, region, period, dims, value, flag, note))
         return records
+
+
+def _shown(cell: tuple[Decimal | None, str | None, str | None]) -> str:
+    """A cell for an error message: its value, else its flag and note."""
+    value, flag, note = cell
+    if value is not None:
+        return str(value)
+    return f"flag {flag!r}" + (f" note {note!r}" if note else "") if flag else "null"
 
 
 def match_keys(
