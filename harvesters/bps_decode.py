@@ -52,6 +52,7 @@ from harvesters.bps_labels import (
     year_of,
 )
 from harvesters.exceptions import ParseError
+from opendata import columns
 
 if TYPE_CHECKING:
     from opendata.regions import RegionIndex
@@ -310,7 +311,7 @@ class _Decoder:
                 f"the payloads of var {self.var} disagree on the table's layout (some have "
                 "row categories or columns that others lack)"
             )
-        dims = []
+        named = []  # (axis, id, label)
         if self.categories:
             slug = self.overrides.get("vervar") or slugify(self.labelvervar)
             if not slug:
@@ -319,17 +320,49 @@ class _Decoder:
                     f"var {self.var}: the rows have no usable name ({self.labelvervar!r}); "
                     "dimension id 'vervar' (set dimensions.vervar in the catalog)"
                 )
-            label = self.labelvervar or slug
-            dims.append(Dimension(slug, label, list(self.categories.values())))
+            named.append(("vervar", slug, self.labelvervar or slug))
         if self.columns:
             slug, label = self._column_name()
-            if dims and dims[0].id == slug:
+            if named and named[0][1] == slug:
                 raise ParseError(
                     f"var {self.var}: rows and columns would both be dimension {slug!r}; "
                     "set dimensions.vervar or dimensions.turvar in the catalog"
                 )
-            dims.append(Dimension(slug, label, list(self.columns.values())))
-        return dims
+            named.append(("turvar", slug, label))
+        ids = self._unique_ids([(axis, slug) for axis, slug, _ in named])
+        values = {"vervar": self.categories, "turvar": self.columns}
+        return [
+            Dimension(ids[axis], label, list(values[axis].values())) for axis, _, label in named
+        ]
+
+    def _unique_ids(self, named: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """Give each axis an id whose CSV columns are new (:mod:`opendata.columns`).
+
+        The catalog's ids stay as they are (the catalog refuses clashing ones); a derived id
+        that would repeat a fixed column or a column of a dimension placed before it (the
+        catalog's, then rows before columns) gets ``_dim``.
+        """
+        ids = {axis: slug for axis, slug in named if axis in self.overrides}
+        for axis, slug in named:
+            if axis in ids:
+                continue
+            others = list(ids.values())
+            why = columns.clash(slug, others)
+            ids[axis] = columns.unique_id(slug, others)
+            if why:
+                self.messages.append(
+                    f"var {self.var}: dimension id {slug!r} would repeat a CSV column ({why}); "
+                    f"it is {ids[axis]!r} (set dimensions.{axis} in the catalog to choose)"
+                )
+        for axis, _slug in named:
+            others = [ids[other] for other, _ in named if other != axis]
+            why = columns.clash(ids[axis], others)
+            if why:
+                raise ParseError(
+                    f"var {self.var}: dimension id {ids[axis]!r} would repeat a CSV column "
+                    f"({why}); set dimensions.{axis} in the catalog to another id"
+                )
+        return ids
 
     def _column_name(self) -> tuple[str, str]:
         override = self.overrides.get("turvar")

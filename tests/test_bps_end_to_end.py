@@ -10,6 +10,7 @@ import csv
 import io
 import json
 
+import pandas
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -116,3 +117,72 @@ def test_a_store_the_previous_parser_harvested_is_parsed_again(store_url, tmp_pa
     engine.dispose()
     # parsed again after the upgrade (not skipped as unchanged), then skipped as it should be
     assert statuses == ["ok", "ok", "unchanged"]
+
+
+# --- item: dimension ids never repeat a CSV column ---------------------------------------------
+
+#: rows are categories named "Value", columns a group named "Region": ids "value" and "region"
+CLASH_BODY = {
+    **FLAGS_BODY,
+    "labelvervar": "Value",
+    "vervar": [{"val": 1, "label": "Satu"}, {"val": 2, "label": "Dua"}],
+    "turvar": [{"val": 11, "label": "Region Utara"}, {"val": 12, "label": "Region Selatan"}],
+    "turtahun": [{"val": 0, "label": "Tahun"}],
+    "datacontent": {f"{r}1{c}1240": f"{r}.{c}" for r in (1, 2) for c in (11, 12)},
+}
+TURVAR_BODY = {
+    "status": "OK",
+    "data-availability": "available",
+    "data": [
+        {"page": 1, "pages": 1, "per_page": 10, "count": 2, "total": 2},
+        [
+            {"turvar_id": 11, "turvar": "Region Utara", "name_group_turvar": "Region"},
+            {"turvar_id": 12, "turvar": "Region Selatan", "name_group_turvar": "Region"},
+        ],
+    ],
+}
+CLASH_COLUMNS = [
+    "dataset",
+    "region_code",
+    "region_name",
+    "period",
+    "value_dim_code",
+    "value_dim",
+    "region_dim_code",
+    "region_dim",
+    "value",
+    "unit",
+    "flag",
+    "note",
+]
+
+
+def test_derived_ids_named_like_csv_columns_give_each_column_once(store_url, tmp_path):
+    catalog = tmp_path / "catalog"
+    write_table(catalog, "bentrok", CLASH_BODY)
+    turvar = json.dumps(TURVAR_BODY)
+    (catalog / "snapshots" / "bentrok" / "turvar_6371_1.json").write_text(turvar, encoding="utf-8")
+    invoke(store_url, catalog, "harvest", "bentrok", "--offline")
+    text = export(store_url, catalog, "bentrok")
+    expected = [
+        ("6371", "Kota Banjarmasin", "1", "Satu", "11", "Region Utara", "1.11"),
+        ("6371", "Kota Banjarmasin", "1", "Satu", "12", "Region Selatan", "1.12"),
+        ("6371", "Kota Banjarmasin", "2", "Dua", "11", "Region Utara", "2.11"),
+        ("6371", "Kota Banjarmasin", "2", "Dua", "12", "Region Selatan", "2.12"),
+    ]
+    fields = ["region_code", "region_name", "value_dim_code", "value_dim"]
+    fields += ["region_dim_code", "region_dim", "value"]
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    assert reader.fieldnames == CLASH_COLUMNS
+    assert sorted(tuple(row[f] for f in fields) for row in rows) == expected
+    frame = pandas.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert list(frame.columns) == CLASH_COLUMNS  # no "value.1", no "region_code.1"
+    assert sorted(frame[fields].itertuples(index=False, name=None)) == expected
+    body = api_get(store_url, catalog, "/api/v1/datasets/bentrok/observations?dim.value_dim=2")
+    assert [
+        (o["dimensions"]["region_dim"]["code"], o["value"]) for o in body.get_json()["data"]
+    ] == [
+        ("11", 2.11),
+        ("12", 2.12),
+    ]

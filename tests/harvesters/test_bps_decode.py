@@ -193,6 +193,43 @@ def test_a_turvar_override_wins(tmp_path, regions):
     assert result.dimensions[0].id == "basis" and result.messages == []
 
 
+def test_a_derived_id_that_would_repeat_a_csv_column_gets_dim(tmp_path, regions):
+    body = fixture("categories_with_total.json")
+    body["labelvervar"] = "Value"  # the rows' id would be "value", a fixed column
+    body["turvar"] = [{"val": 1040, "label": "Region Utara"}, {"val": 1041, "label": "Region X"}]
+    result = parse(tmp_path, regions, "6300", 610, body)  # the columns' guess: "region"
+    assert [d.id for d in result.dimensions] == ["value_dim", "region_dim"]
+    assert [d.label for d in result.dimensions] == ["Value", "Region"]
+    assert {r.dimensions[0][0] for r in result.records} == {"value_dim"}
+    assert any(
+        "'value' would repeat a CSV column" in m and "'value_dim'" in m for m in result.messages
+    )
+    assert any("'region' would repeat a CSV column" in m for m in result.messages)
+
+
+def test_a_derived_id_yields_to_the_other_dimensions_columns(tmp_path, regions):
+    body = fixture("categories_with_total.json")
+    body["labelvervar"] = "Harga"
+    body["turvar"] = [
+        {"val": 1040, "label": "Harga Code A"},
+        {"val": 1041, "label": "Harga Code B"},
+    ]
+    result = parse(tmp_path, regions, "6300", 610, body)  # rows "harga", columns "harga_code"
+    assert [d.id for d in result.dimensions] == ["harga", "harga_code_dim"]
+    result = parse(tmp_path, regions, "6300", 610, body, dimensions={"turvar": "sektor_code"})
+    assert [d.id for d in result.dimensions] == ["harga", "sektor_code"]
+    # the catalog's id wins: the derived one moves
+    result = parse(tmp_path, regions, "6300", 610, body, dimensions={"turvar": "harga_code"})
+    assert [d.id for d in result.dimensions] == ["harga_dim", "harga_code"]
+
+
+def test_a_catalog_id_that_would_repeat_a_csv_column_fails_the_parse(tmp_path, regions):
+    # the catalog refuses it first; a spec that skipped the catalog still cannot store it
+    body = fixture("categories_with_total.json")
+    with pytest.raises(ParseError, match="'region' would repeat a CSV column.*dimensions.vervar"):
+        parse(tmp_path, regions, "6300", 610, body, dimensions={"vervar": "region"})
+
+
 def test_columns_without_any_name_are_turvar(tmp_path, regions):
     body = _two_columns()
     body["turvar"] = [{"val": 530, "label": "Berlaku"}, {"val": 531, "label": "Konstan"}]
