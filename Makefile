@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-harvest bench-api clean
+.PHONY: run test lint format bench bench-harvest bench-api bench-pages clean
 
 $(BIN)/opendata: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,16 @@ format: $(BIN)/opendata
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-harvest bench-api
+bench: bench-harvest bench-api bench-pages
 
 bench-harvest: $(BIN)/opendata
 	$(BIN)/python bench/run.py
 
 bench-api: $(BIN)/opendata
 	$(BIN)/python bench/api/run.py
+
+bench-pages: $(BIN)/opendata
+	$(BIN)/python bench/api/pages.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -77,12 +77,26 @@ class Indicator:
     source_last_update: datetime | None = None
 
 
+#: The flag vocabulary of every harvester (like SDMX's OBS_STATUS), for a cell without a number.
+#: A harvester maps its source's symbols to these; any other short mark of the source is kept
+#: as the flag verbatim (at most :data:`MAX_FLAG_LENGTH` characters: the store's column).
+FLAGS = {
+    "M": "missing: nil, nothing to report (the figure is zero or does not exist)",
+    "L": "not available: the figure exists but the source does not publish it, or the cell "
+    "holds text that is not a number (kept in the note)",
+    "C": "confidential: withheld by the source",
+}
+MISSING, NOT_AVAILABLE, CONFIDENTIAL = "M", "L", "C"
+MAX_FLAG_LENGTH = 16
+
+
 class Record(NamedTuple):
     """One observation: (indicator, region, period, dimension values) -> value, flag, note.
 
     ``value`` is the exact decimal the source sent (``Decimal("7.10")`` stays ``7.10``), or None
-    where the cell holds no number; ``dimensions`` pairs each dimension id with a value code, in
-    the dataset's dimension order. (A named tuple: a harvest makes hundreds of thousands.)
+    where the cell holds no number (``flag`` then says why, see :data:`FLAGS`); ``dimensions``
+    pairs each dimension id with a value code, in the dataset's dimension order. (A named tuple:
+    a harvest makes hundreds of thousands.)
     """
 
     indicator: str

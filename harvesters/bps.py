@@ -360,7 +360,7 @@ class BPSHarvester(Harvester):
     id: ClassVar[str] = "bps"
     title: ClassVar[str] = "BPS (Badan Pusat Statistik) WebAPI"
     url: ClassVar[str] = "https://webapi.bps.go.id"
-    version: ClassVar[str] = "2"  # bump when the same payloads would parse differently
+    version: ClassVar[str] = "3"  # bump when the same payloads would parse differently
 
     def __init__(
         self,

@@ -52,6 +52,7 @@ from harvesters.bps_labels import (
     year_of,
 )
 from harvesters.exceptions import ParseError
+from opendata import columns
 
 if TYPE_CHECKING:
     from opendata.regions import RegionIndex
@@ -175,7 +176,7 @@ class _Decoder:
         self.messages: list[str] = []
         self.new_regions: dict[str, Region] = {}
         self.turvar_group: str | None = None
-        #: (region, period, vervar code, turvar code) -> (value, note, where it came from)
+        #: (region, period, vervar code, turvar code) -> ((value, flag, note), its key)
         self.cells: dict[tuple[str, str, str | None, str | None], tuple[Any, ...]] = {}
         self.categories: dict[str, DimensionValue] = {}
         self.columns: dict[str, DimensionValue] = {}
@@ -276,19 +277,18 @@ class _Decoder:
             raw = content[key]
             kind = type(raw)
             if kind is Decimal:
-                value, note = raw, None
+                cell = (raw, None, None)
             elif kind is int:
-                value, note = Decimal(raw), None
+                cell = (Decimal(raw), None, None)
             else:
-                value, note = cell_value(raw)
+                cell = cell_value(raw)
             seen = cells.get(where)
             if seen is None:
-                cells[where] = (value, note, key)
-            elif (seen[0], seen[1]) != (value, note):
+                cells[where] = (cell, key)
+            elif seen[0] != cell:
                 raise ParseError(
                     f"two cells give {region} {where[1]} different values: "
-                    f"key {seen[2]} = {seen[0] if seen[0] is not None else seen[1]!r}, "
-                    f"key {key} = {value if value is not None else note!r}"
+                    f"key {seen[1]} = {_shown(seen[0])}, key {key} = {_shown(cell)}"
                 )
 
     def _columns(self, turvar: Sequence[Item]) -> list[DimensionValue | None]:
@@ -311,7 +311,7 @@ class _Decoder:
                 f"the payloads of var {self.var} disagree on the table's layout (some have "
                 "row categories or columns that others lack)"
             )
-        dims = []
+        named = []  # (axis, id, label)
         if self.categories:
             slug = self.overrides.get("vervar") or slugify(self.labelvervar)
             if not slug:
@@ -320,17 +320,49 @@ class _Decoder:
                     f"var {self.var}: the rows have no usable name ({self.labelvervar!r}); "
                     "dimension id 'vervar' (set dimensions.vervar in the catalog)"
                 )
-            label = self.labelvervar or slug
-            dims.append(Dimension(slug, label, list(self.categories.values())))
+            named.append(("vervar", slug, self.labelvervar or slug))
         if self.columns:
             slug, label = self._column_name()
-            if dims and dims[0].id == slug:
+            if named and named[0][1] == slug:
                 raise ParseError(
                     f"var {self.var}: rows and columns would both be dimension {slug!r}; "
                     "set dimensions.vervar or dimensions.turvar in the catalog"
                 )
-            dims.append(Dimension(slug, label, list(self.columns.values())))
-        return dims
+            named.append(("turvar", slug, label))
+        ids = self._unique_ids([(axis, slug) for axis, slug, _ in named])
+        values = {"vervar": self.categories, "turvar": self.columns}
+        return [
+            Dimension(ids[axis], label, list(values[axis].values())) for axis, _, label in named
+        ]
+
+    def _unique_ids(self, named: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """Give each axis an id whose CSV columns are new (:mod:`opendata.columns`).
+
+        The catalog's ids stay as they are (the catalog refuses clashing ones); a derived id
+        that would repeat a fixed column or a column of a dimension placed before it (the
+        catalog's, then rows before columns) gets ``_dim``.
+        """
+        ids = {axis: slug for axis, slug in named if axis in self.overrides}
+        for axis, slug in named:
+            if axis in ids:
+                continue
+            others = list(ids.values())
+            why = columns.clash(slug, others)
+            ids[axis] = columns.unique_id(slug, others)
+            if why:
+                self.messages.append(
+                    f"var {self.var}: dimension id {slug!r} would repeat a CSV column ({why}); "
+                    f"it is {ids[axis]!r} (set dimensions.{axis} in the catalog to choose)"
+                )
+        for axis, _slug in named:
+            others = [ids[other] for other, _ in named if other != axis]
+            why = columns.clash(ids[axis], others)
+            if why:
+                raise ParseError(
+                    f"var {self.var}: dimension id {ids[axis]!r} would repeat a CSV column "
+                    f"({why}); set dimensions.{axis} in the catalog to another id"
+                )
+        return ids
 
     def _column_name(self) -> tuple[str, str]:
         override = self.overrides.get("turvar")
@@ -357,13 +389,21 @@ class _Decoder:
         indicator = str(self.var)
         keys: dict[tuple, tuple[tuple[str, str], ...]] = {}  # one tuple per (category, column)
         records = []
-        for (region, period, category, column), (value, note, _key) in self.cells.items():
+        for (region, period, category, column), ((value, flag, note), _key) in self.cells.items():
             dims = keys.get((category, column))
             if dims is None:
                 codes = [c for c in (category, column) if c is not None]
                 dims = keys[category, column] = tuple(zip(ids, codes, strict=True))
-            records.append(Record(indicator, region, period, dims, value, None, note))
+            records.append(Record(indicator, region, period, dims, value, flag, note))
         return records
+
+
+def _shown(cell: tuple[Decimal | None, str | None, str | None]) -> str:
+    """A cell for an error message: its value, else its flag and note."""
+    value, flag, note = cell
+    if value is not None:
+        return str(value)
+    return f"flag {flag!r}" + (f" note {note!r}" if note else "") if flag else "null"
 
 
 def match_keys(

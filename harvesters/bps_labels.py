@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from harvesters.base import DimensionValue
+from harvesters.base import (
+    CONFIDENTIAL,
+    MAX_FLAG_LENGTH,
+    MISSING,
+    NOT_AVAILABLE,
+    DimensionValue,
+)
 from harvesters.exceptions import ParseError
 from opendata import periods
 
@@ -40,6 +46,13 @@ _ORDINALS = {"1": 1, "2": 2, "3": 3, "4": 4, "i": 1, "ii": 2, "iii": 3, "iv": 4}
 _SEMESTER = re.compile(r"^semester\s*(1|2|i|ii)\b")
 _QUARTER = re.compile(r"^(?:triwulan|kuartal|quarter|tw|q)\s*(1|2|3|4|i|ii|iii|iv)\b")
 _NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+#: BPS's symbols for a cell without a figure (its publications' "Penjelasan Tanda")
+_SYMBOLS = {
+    **dict.fromkeys(("\u2026", "...", "..", "na", "n/a", "n.a."), NOT_AVAILABLE),
+    "x": CONFIDENTIAL,
+}
+_DASHES = re.compile(r"^[-\u2010-\u2015]+$")  #: nil: a hyphen, en or em dash, or a run of them
+_MARK = re.compile(r"^[^\d\s]+$")  #: a mark of the source's own: no digit, no space
 _ROMAN = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})$")
 _TAG = re.compile(r"<[^>]*>")
 _BREAK = re.compile(r"<br\s*/?>|</p\s*>|</li\s*>|</div\s*>|</tr\s*>", re.IGNORECASE)
@@ -145,19 +158,36 @@ def period_of(year: int, sub: Item) -> str:
 # --- values -----------------------------------------------------------------------------------
 
 
-def cell_value(raw: Any) -> tuple[Decimal | None, str | None]:
-    """Return a cell's exact value, or None and the cell's text where it holds no number."""
+def cell_value(raw: Any) -> tuple[Decimal | None, str | None, str | None]:
+    """Return a cell's exact value, flag and note: a number, or None and why (the flag).
+
+    BPS's symbols become the flag vocabulary of :data:`harvesters.base.FLAGS`: ``-`` (nil) is
+    ``M``, ``…`` or ``...`` (not available) is ``L``, ``x`` (confidential) is ``C``. Another
+    short mark of the source's own (``*``, ``r``, ``e``) is kept as the flag verbatim; any other
+    text (a digit in it, a space, too long for the flag) is ``L`` with the text as the note. An
+    empty cell is like ``null``: no value, no flag.
+    """
     if raw is None:
-        return None, None
+        return None, None, None
     if isinstance(raw, bool):
-        return None, str(raw).lower()
+        return None, NOT_AVAILABLE, str(raw).lower()
     if isinstance(raw, Decimal | int):
-        return Decimal(raw), None
-    if isinstance(raw, str):
-        if _NUMBER.match(raw.strip()):
-            return Decimal(raw.strip()), None
-        return None, raw
-    raise ParseError(f"a cell holds {type(raw).__name__} {raw!r}, not a number or a text")
+        return Decimal(raw), None, None
+    if not isinstance(raw, str):
+        raise ParseError(f"a cell holds {type(raw).__name__} {raw!r}, not a number or a text")
+    text = raw.strip()
+    if _NUMBER.match(text):
+        return Decimal(text), None, None
+    if not text:
+        return None, None, None
+    symbol = _SYMBOLS.get(text.lower())
+    if symbol is None and _DASHES.match(text):
+        symbol = MISSING
+    if symbol is not None:
+        return None, symbol, None
+    if _MARK.match(text) and len(text) <= MAX_FLAG_LENGTH:
+        return None, text, None
+    return None, NOT_AVAILABLE, text
 
 
 def guess_column_name(values: Sequence[DimensionValue]) -> str | None:

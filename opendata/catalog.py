@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from opendata import columns
 from opendata.exceptions import CatalogError
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
@@ -111,6 +112,20 @@ def _refuse_misspelt_keys(raw: Mapping[str, Any], source: str, where: str) -> No
             )
 
 
+def _refuse_clashing_dimensions(dimensions: Mapping[str, str], where: str) -> None:
+    """A dimension id gives the CSV columns ``<id>_code`` and ``<id>``: each must be new."""
+    placed: list[str] = []
+    for key, dimension_id in dimensions.items():
+        why = columns.clash(dimension_id, placed)
+        if why:
+            suggestion = columns.unique_id(dimension_id, placed)
+            raise CatalogError(
+                f"{where}: dimensions.{key}: '{dimension_id}' would repeat a CSV column: {why}; "
+                f"choose another id, e.g. '{suggestion}'"
+            )
+        placed.append(dimension_id)
+
+
 def parse_spec(raw: Any, path: Path) -> DatasetSpec:
     """Validate one loaded catalog document; raise CatalogError naming the file and the key."""
     where = str(path)
@@ -146,6 +161,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
             f"{where}: 'dimensions' must map a source axis to a slug "
             "(lowercase letters, digits, '_'), e.g. {vervar: jenis_korban}"
         )
+    _refuse_clashing_dimensions(dimensions, where)
     _refuse_misspelt_keys(raw, source, where)
     description = raw.get("description")
     return DatasetSpec(

@@ -80,6 +80,48 @@ def test_a_broken_file_names_itself_and_the_key(tmp_path, body, message):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("dimensions", "message"),
+    [
+        (
+            "{vervar: region}",
+            "dimensions.vervar: 'region' would repeat a CSV column: its column 'region_code' is "
+            "one of the fixed columns (dataset, region_code, region_name, period, value, unit, "
+            "flag, note); choose another id, e.g. 'region_dim'",
+        ),
+        ("{turvar: value}", "dimensions.turvar: 'value' would repeat a CSV column"),
+        ("{turvar: note}", "e.g. 'note_dim'"),
+        ("{vervar: period}", "dimensions.vervar: 'period' would repeat"),
+        ("{vervar: region_name}", "its column 'region_name' is one of the fixed columns"),
+        (
+            "{vervar: harga, turvar: harga_code}",
+            "dimensions.turvar: 'harga_code' would repeat a CSV column: its column 'harga_code' "
+            "is a column of dimension 'harga' too; choose another id, e.g. 'harga_code_dim'",
+        ),
+        ("{vervar: sektor, turvar: sektor}", "a column of dimension 'sektor' too"),
+    ],
+)
+def test_a_dimension_id_that_repeats_a_csv_column_is_refused(tmp_path, dimensions, message):
+    path = _write(
+        tmp_path,
+        "id: demo\ntitle: T\nsource: bps\nbps: {domain: '6300', var: 1, years: 2024}\n"
+        f"dimensions: {dimensions}\n",
+    )
+    with pytest.raises(CatalogError) as info:
+        load_catalog(tmp_path)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_dimension_ids_near_the_fixed_columns_are_fine(tmp_path):
+    _write(
+        tmp_path,
+        "id: demo\ntitle: T\nsource: bps\nbps: {domain: '6300', var: 1, years: 2024}\n"
+        "dimensions: {vervar: region_dim, turvar: nilai}\n",
+    )
+    assert load_catalog(tmp_path)["demo"].dimensions == {"vervar": "region_dim", "turvar": "nilai"}
+
+
 def test_more_keys_are_allowed_and_kept(tmp_path):
     path = _write(
         tmp_path,

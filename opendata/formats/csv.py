@@ -1,10 +1,11 @@
 """CSV of observations: RFC 4180, comma-separated, ``.`` decimals, UTF-8 without BOM.
 
 Columns: ``dataset, region_code, region_name, period``, then ``<id>_code, <id>`` for each
-dimension of the dataset, then ``value, unit, flag, note``. Values are written as the exact
-decimal text the source sent. Text cells that a spreadsheet would run as a formula (starting with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return) get a leading apostrophe; numeric values
-such as ``-0.47`` are never touched.
+dimension of the dataset, then ``value, unit, flag, note`` (see :mod:`opendata.columns`; a
+header with a column twice is refused). Values are written as the exact decimal text the source
+sent. Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) get a leading apostrophe; numeric values such as ``-0.47`` are
+never touched.
 
 The writer is a generator of text chunks, so the API can stream it and the command line can
 write it to a file without holding the whole table in memory.
@@ -16,6 +17,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from opendata import columns
 from opendata.store.queries import ObservationRow
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -30,10 +32,10 @@ def neutralize(text: str | None) -> str:
 
 
 def header(dimensions: Sequence[str]) -> list[str]:
-    columns = ["dataset", "region_code", "region_name", "period"]
-    for slug in dimensions:
-        columns += [f"{slug}_code", slug]
-    return columns + ["value", "unit", "flag", "note"]
+    """The CSV's columns; ValueError if a dimension id would give a column twice."""
+    names = columns.header(dimensions)
+    columns.check_header(names)  # the catalog and the harvesters never make one: a last defence
+    return names
 
 
 def write_csv(

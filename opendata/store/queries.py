@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, func, or_, select, tuple_
+from sqlalchemy import Connection, func, or_, select, tuple_
 
 from opendata.regions import Alias, RegionIndex, RegionInfo
 from opendata.store import schema as t
@@ -198,16 +198,17 @@ def _observation_select(query: ObservationQuery):
     order = (s.c.region_code, s.c.id, o.c.period_start, o.c.period_end)
     if query.after is not None:
         region_code, series_id, start, end = query.after
+        series_at = tuple_(s.c.region_code, s.c.id)
         stmt = stmt.where(
+            # Implied by the next condition, but on the series alone: both stores seek to the
+            # cursor's region in ix_series_dataset_region and pass over the series before the
+            # cursor's on that index, without reading their observations; so a deep page costs
+            # what the first does (an OR over both tables alone read the dataset from its start).
+            series_at >= tuple_(region_code, series_id),
             or_(
-                s.c.region_code > region_code,
-                and_(s.c.region_code == region_code, s.c.id > series_id),
-                and_(
-                    s.c.region_code == region_code,
-                    s.c.id == series_id,
-                    tuple_(o.c.period_start, o.c.period_end) > tuple_(start, end),
-                ),
-            )
+                series_at > tuple_(region_code, series_id),
+                tuple_(o.c.period_start, o.c.period_end) > tuple_(start, end),
+            ),
         )
     stmt = stmt.order_by(*order)
     if query.limit is not None:

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from opendata.api.observations import FILE_NAME_LENGTH, _file_name
+from opendata.formats.csv import write_csv
 from opendata.store.queries import ObservationQuery
 from tests.api.conftest import CELLS
 
@@ -111,3 +112,12 @@ def test_values_keep_their_digits_in_the_csv(client):
     assert ",7.10,Jiwa" in text
     assert ",-0.47,Jiwa" in text  # a number, not a formula to neutralize
     assert ",0.000000000000000000012345678901234567,Jiwa" in text
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "twice"),
+    [(["region"], "region_code"), (["value"], "value"), (["a", "a_code"], "a_code")],
+)
+def test_the_writer_refuses_a_header_with_a_column_twice(dimensions, twice):
+    with pytest.raises(ValueError, match=f"name {twice} twice"):
+        next(write_csv("demo", dimensions, [], {}))

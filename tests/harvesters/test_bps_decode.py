@@ -8,11 +8,19 @@ from decimal import Decimal
 
 import pytest
 
-from harvesters.base import Region
+from harvesters.base import (
+    CONFIDENTIAL,
+    FLAGS,
+    MAX_FLAG_LENGTH,
+    MISSING,
+    NOT_AVAILABLE,
+    Region,
+)
 from harvesters.bps import BPSHarvester
 from harvesters.bps_decode import WIB
 from harvesters.bps_labels import (
     Item,
+    cell_value,
     clean_notes,
     display_name,
     is_total,
@@ -20,6 +28,7 @@ from harvesters.bps_labels import (
     slugify,
 )
 from harvesters.exceptions import ParseError
+from opendata.store import schema as t
 from tests.harvesters.conftest import FIXTURES, load_exact, make_spec, payload
 
 URL = "https://webapi.bps.go.id/v1/api/list?model=data&domain={}&var={}&th=124&lang=ind&key=***"
@@ -184,6 +193,43 @@ def test_a_turvar_override_wins(tmp_path, regions):
     assert result.dimensions[0].id == "basis" and result.messages == []
 
 
+def test_a_derived_id_that_would_repeat_a_csv_column_gets_dim(tmp_path, regions):
+    body = fixture("categories_with_total.json")
+    body["labelvervar"] = "Value"  # the rows' id would be "value", a fixed column
+    body["turvar"] = [{"val": 1040, "label": "Region Utara"}, {"val": 1041, "label": "Region X"}]
+    result = parse(tmp_path, regions, "6300", 610, body)  # the columns' guess: "region"
+    assert [d.id for d in result.dimensions] == ["value_dim", "region_dim"]
+    assert [d.label for d in result.dimensions] == ["Value", "Region"]
+    assert {r.dimensions[0][0] for r in result.records} == {"value_dim"}
+    assert any(
+        "'value' would repeat a CSV column" in m and "'value_dim'" in m for m in result.messages
+    )
+    assert any("'region' would repeat a CSV column" in m for m in result.messages)
+
+
+def test_a_derived_id_yields_to_the_other_dimensions_columns(tmp_path, regions):
+    body = fixture("categories_with_total.json")
+    body["labelvervar"] = "Harga"
+    body["turvar"] = [
+        {"val": 1040, "label": "Harga Code A"},
+        {"val": 1041, "label": "Harga Code B"},
+    ]
+    result = parse(tmp_path, regions, "6300", 610, body)  # rows "harga", columns "harga_code"
+    assert [d.id for d in result.dimensions] == ["harga", "harga_code_dim"]
+    result = parse(tmp_path, regions, "6300", 610, body, dimensions={"turvar": "sektor_code"})
+    assert [d.id for d in result.dimensions] == ["harga", "sektor_code"]
+    # the catalog's id wins: the derived one moves
+    result = parse(tmp_path, regions, "6300", 610, body, dimensions={"turvar": "harga_code"})
+    assert [d.id for d in result.dimensions] == ["harga_dim", "harga_code"]
+
+
+def test_a_catalog_id_that_would_repeat_a_csv_column_fails_the_parse(tmp_path, regions):
+    # the catalog refuses it first; a spec that skipped the catalog still cannot store it
+    body = fixture("categories_with_total.json")
+    with pytest.raises(ParseError, match="'region' would repeat a CSV column.*dimensions.vervar"):
+        parse(tmp_path, regions, "6300", 610, body, dimensions={"vervar": "region"})
+
+
 def test_columns_without_any_name_are_turvar(tmp_path, regions):
     body = _two_columns()
     body["turvar"] = [{"val": 530, "label": "Berlaku"}, {"val": 531, "label": "Konstan"}]
@@ -195,21 +241,70 @@ def test_columns_without_any_name_are_turvar(tmp_path, regions):
 # --- values, periods, indicator ---------------------------------------------------------------
 
 
-def test_cells_without_a_number_keep_their_text(tmp_path, regions):
+def test_cells_without_a_number_say_why_in_the_flag(tmp_path, regions):
     result = parse(tmp_path, regions, "6371", 1, fixture("non_numeric_cells.json"))
-    cells = {r.period: (r.value, r.note) for r in result.records}
-    assert len(result.records) == 10  # no cell is dropped
-    assert cells["2024-01"] == (None, "-")
-    assert cells["2024-02"] == (None, "…")
-    assert cells["2024-03"] == (None, "")
-    assert cells["2024-04"] == (Decimal("12.50"), None)
-    assert cells["2024-05"] == (None, None)
+    cells = {r.period: (r.value, r.flag, r.note) for r in result.records}
+    assert len(result.records) == 13  # no cell is dropped
+    assert cells["2024-01"] == (None, "M", None)  # "-": nil
+    assert cells["2024-02"] == (None, "L", None)  # "…": not available
+    assert cells["2024-03"] == (None, None, None)  # "": an empty cell, as null
+    assert cells["2024-04"] == (Decimal("12.50"), None, None)
+    assert cells["2024-05"] == (None, None, None)
     assert str(cells["2024-06"][0]) == "7.10"
-    assert cells["2024-07"] == (None, "1,5")
-    assert cells["2024-08"] == (Decimal("-0.19"), None)
-    assert cells["2024-09"] == (Decimal("0.01"), None)
+    assert cells["2024-07"] == (None, "L", "1,5")  # text, not a number: kept in the note
+    assert cells["2024-08"] == (Decimal("-0.19"), None, None)
+    assert cells["2024-09"] == (Decimal("0.01"), None, None)
+    assert cells["2024-10"] == (None, "C", None)  # "x": confidential
+    assert cells["2024-11"] == (None, "L", None)  # "...": not available
+    assert cells["2024-12"] == (None, "*", None)  # a mark of the source's own
     assert str(cells["2024"][0]) == "2.860"
-    assert [r.period for r in result.records][-2:] == ["2024-09", "2024"]
+    assert [r.period for r in result.records][-2:] == ["2024-12", "2024"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "flag", "note"),
+    [
+        ("-", "M", None),
+        (" - ", "M", None),
+        ("\u2013", "M", None),  # en dash
+        ("\u2014", "M", None),  # em dash
+        ("--", "M", None),
+        ("\u2026", "L", None),  # the ellipsis character
+        ("...", "L", None),
+        ("..", "L", None),
+        ("NA", "L", None),
+        ("n/a", "L", None),
+        ("x", "C", None),
+        ("X", "C", None),
+        ("*", "*", None),
+        ("**", "**", None),
+        ("r", "r", None),
+        ("e", "e", None),
+        ("(p)", "(p)", None),
+        ("abcdefghijklmnop", "abcdefghijklmnop", None),  # 16 characters: still a mark
+        ("abcdefghijklmnopq", "L", "abcdefghijklmnopq"),  # 17: too long for the flag
+        ("1,5", "L", "1,5"),  # a digit: a number we cannot read, never a mark
+        ("12.5*", "L", "12.5*"),
+        ("tidak tersedia", "L", "tidak tersedia"),  # words: text, not a mark
+        ("", None, None),
+        ("   ", None, None),
+        (None, None, None),
+        (True, "L", "true"),
+    ],
+)
+def test_the_flag_vocabulary(cell, flag, note):
+    assert cell_value(cell) == (None, flag, note)
+
+
+def test_a_number_has_no_flag():
+    assert cell_value(" 12.50 ") == (Decimal("12.50"), None, None)
+    assert cell_value(Decimal("-0.19")) == (Decimal("-0.19"), None, None)
+    assert cell_value(7) == (Decimal(7), None, None)
+
+
+def test_flags_fit_the_store_and_name_the_vocabulary():
+    assert set(FLAGS) == {MISSING, NOT_AVAILABLE, CONFIDENTIAL} == {"M", "L", "C"}
+    assert MAX_FLAG_LENGTH == t.observation.c.flag.type.length
 
 
 def test_the_indicator_says_what_the_table_measures(tmp_path, regions):
@@ -244,6 +339,17 @@ def test_windows_that_disagree_on_a_cell_fail(tmp_path, regions):
     second["datacontent"]["637162401250"] = 1
     with pytest.raises(ParseError, match="6371 2025 different values"):
         parse(tmp_path, regions, "0000", 624, first, second)
+
+
+def test_windows_that_disagree_on_a_flag_fail_naming_both(tmp_path, regions):
+    first = fixture("html_header_rows.json")
+    second = fixture("html_header_rows.json")
+    first["datacontent"]["637162401250"] = "-"
+    second["datacontent"]["637162401250"] = "x"
+    with pytest.raises(ParseError, match="= flag 'M', key 637162401250 = flag 'C'"):
+        parse(tmp_path, regions, "0000", 624, first, second)
+    second["datacontent"]["637162401250"] = "\u2013"  # an en dash is nil too: the same cell
+    assert parse(tmp_path, regions, "0000", 624, first, second).records
 
 
 def test_an_unknown_sub_period_fails_naming_it(tmp_path, regions):
