@@ -9,17 +9,17 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from webargs.fields import DelimitedList
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
+from opendata.api.fields import Codes, Count, Text
 from opendata.filters import (
     check_dimensions,
     dimension_filters,
+    parse_periods,
     period_bounds,
     resolve_regions,
-    split_codes,
 )
 from opendata.formats.csv import write_csv
 from opendata.formats.json import write_observations
@@ -31,31 +31,36 @@ blp = Blueprint(
     description="The figures of a dataset: one per region, period and dimension values",
 )
 
-PERIOD_PATTERN = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2]|Q[1-4]|S[12]))?$"
+PERIOD_PATTERN = r"[1-9][0-9]{3}(?:-(?:0[1-9]|1[0-2]|Q[1-4]|S[12]))?"
 _PERIODS = "`2020`, `2020-03`, `2020-Q1` or `2020-S2`"
 _NOT_A_PERIOD = (
     "not a period: use YYYY (2024), YYYY-MM (2024-08), YYYY-Qn (2024-Q3) or YYYY-Sn (2024-S1)"
 )
+_A_PERIOD = "a period, e.g. 2024 or 2024-Q3"
 
+
+#: one or more comma-separated codes, none blank (as :func:`opendata.filters.split_codes` reads)
+CODES_PATTERN = r"^[^,]*[^\s,][^,]*(?:,[^,]*[^\s,][^,]*)*$"
 
 #: ``dim.<dimension id>``: one parameter per dimension, so in OpenAPI terms one object parameter
 #: exploded into its properties (``style: form, explode: true``): its name, ``dim``, is never sent.
+#: No example: the dimensions are the dataset's own, and most datasets lack any one of them.
 DIMENSION_PARAMETER = {
     "name": "dim",
     "in": "query",
     "style": "form",
     "explode": True,
     "description": "Dimension filters, one query parameter per dimension: "
-    "`dim.<dimension id>=<code>[,<code>]`, e.g. `dim.jenis_kelamin=1,2` (repeating one adds "
-    "codes). The dimension ids and value codes are in the dataset's `dimensions`; an unknown "
-    "one is a 400. As an object, each property is sent as a parameter of its own: "
-    '`{"dim.jenis_kelamin": "1,2"}` is `?dim.jenis_kelamin=1,2`.',
+    "`dim.<dimension id>=<code>[,<code>]`, e.g. `dim.harga=530,531` (repeating one adds "
+    "codes). The dimension ids and value codes are the dataset's own (its `dimensions`): a "
+    "dimension or value code the dataset lacks is a 400, as is an empty code. As an object, "
+    "each property is sent as a parameter of its own: "
+    '`{"dim.harga": "530,531"}` is `?dim.harga=530,531`.',
     "schema": {
         "type": "object",
         "propertyNames": {"pattern": r"^dim\.[a-z][a-z0-9_]{0,62}$"},
-        "additionalProperties": {"type": "string", "minLength": 1},
+        "additionalProperties": {"type": "string", "pattern": CODES_PATTERN},
     },
-    "example": {"dim.jenis_kelamin": "1,2"},
 }
 
 
@@ -66,24 +71,30 @@ class ObservationFilterArgs(QueryArgs):
     extra_parameters = ("dim.<dimension id>",)
     openapi_parameters = (DIMENSION_PARAMETER,)
 
-    region = DelimitedList(
-        ma.fields.String(),
+    region = Codes(
+        give="region codes, e.g. region=6371,6372",
         metadata={
             "description": "Region code(s), comma-separated, in any code system: BPS (`6371`, "
             "`6300`), Kemendagri (`63.71`, `63`), or BPS codes from before 2023. Repeating "
-            "the parameter adds codes: `region=6371&region=6372` is `region=6371,6372`."
+            "the parameter adds codes: `region=6371&region=6372` is `region=6371,6372`. "
+            "An unknown or empty code is a 400."
         },
     )
-    from_ = ma.fields.String(
+    from_ = Text(
         data_key="from",
-        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+        give=_A_PERIOD,
+        pattern=PERIOD_PATTERN,
+        error=_NOT_A_PERIOD,
         metadata={
             "description": f"Keep periods that start on or after the start of this period "
-            f"({_PERIODS}): `from=2020-03` keeps `2020-Q2` but not `2020-Q1`."
+            f"({_PERIODS}): `from=2020-03` keeps `2020-Q2` but not `2020-Q1`. A `from` that "
+            "starts after `to` ends is a 400."
         },
     )
-    to = ma.fields.String(
-        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+    to = Text(
+        give=_A_PERIOD,
+        pattern=PERIOD_PATTERN,
+        error=_NOT_A_PERIOD,
         metadata={
             "description": f"Keep periods that end on or before the end of this period "
             f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
@@ -99,14 +110,15 @@ class ObservationFilterArgs(QueryArgs):
 class ObservationQueryArgs(ObservationFilterArgs):
     """Filters and the page of the JSON observations."""
 
-    cursor = ma.fields.String(
-        metadata={"description": "Where the page starts: from the `next` link of a page."}
+    cursor = Text(
+        give="the cursor of a page's next link",
+        metadata={"description": "Where the page starts: from the `next` link of a page."},
     )
-    limit = ma.fields.Integer(
-        validate=ma.validate.Range(min=1),
+    limit = Count(
+        give="a number of observations, e.g. limit=100",
         metadata={
             "description": "Observations per page (`OPENDATA_PAGE_SIZE`, at most "
-            "`OPENDATA_MAX_PAGE_SIZE`).",
+            "`OPENDATA_MAX_PAGE_SIZE`), in ASCII digits (`0`-`9`) only.",
             "x-default-setting": "PAGE_SIZE",
             "x-maximum-setting": "MAX_PAGE_SIZE",
         },
@@ -185,7 +197,7 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
     start, end = period_bounds(args.get("from_"), args.get("to"))
-    regions = resolve_regions(region_index(), split_codes(args.get("region", ())))
+    regions = resolve_regions(region_index(), args.get("region", []))
     wanted = dimension_filters(request.args.items(multi=True))
     check_dimensions(meta.dimensions, wanted, dataset_id)
     return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
@@ -251,16 +263,19 @@ def _file_name(
 ) -> str:
     """``demo_6371-6372_from-2020_to-2024-Q2_jenis_kelamin-1-2.csv``: the dataset and its filters.
 
-    Regions as asked for, periods, then each dimension filter (in the dataset's order) as
-    ``<dimension id>-<codes>``: filesystem-safe, at most five codes a filter, and cut to
-    FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
+    Built from parsed values only, never from the raw query text (a header never carries what a
+    client sent): regions as BPS codes in the order asked for, periods as parsed, then each
+    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``: filesystem-safe,
+    at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
+    however many filters there are.
     """
     parts = [dataset_id]
     if query.regions:
         parts.append(_codes(query.regions))
-    for key, name in (("from_", "from"), ("to", "to")):
-        if key in args:
-            parts.append(f"{name}-{args[key]}")
+    periods = parse_periods(args.get("from_"), args.get("to"))
+    for name, period in zip(("from", "to"), periods, strict=True):
+        if period is not None:
+            parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
     stem = "_".join(parts)

@@ -164,7 +164,6 @@ def test_a_dataset_without_matching_rows_gives_an_empty_page(client):
         ("region=6300&region=6371", "region=6300,6371"),
         ("region=63&region=63.71,6372", "region=6300,6371,6372"),
         ("region=6371&region=6371", "region=6371"),
-        ("region=&region=6372", "region=6372"),
     ],
 )
 def test_a_repeated_region_adds_codes_like_a_comma_list(client, repeated, listed):
