@@ -66,13 +66,11 @@ def _load_catalog(settings: Settings) -> tuple[Mapping[str, Any] | None, str | N
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Make the web app: settings from the environment, then ``config`` (tests)."""
-    from flask import Flask
-
-    from opendata.api import init_api
+    from opendata.api import App, init_api
     from opendata.api.context import ApiState
     from opendata.config import load_settings
 
-    app = Flask(__name__)
+    app = App(__name__)
     ours, flask_config = _split_config(config or {}, app.config)
     app.config.update(flask_config)
     settings = load_settings(overrides=ours)

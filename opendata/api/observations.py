@@ -14,6 +14,7 @@ from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
+from opendata.api.links import link_here
 from opendata.filters import (
     check_dimensions,
     dimension_filters,
@@ -179,7 +180,11 @@ class ObservationPageSchema(ma.Schema):
     next = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "The URL of the next page; null on the last page."},
+        metadata={
+            "description": "The URL of the next page, null on the last page: relative "
+            "(`/api/v1/...`, resolve it against the URL you asked for) unless the server has "
+            "a public URL (`OPENDATA_PUBLIC_URL`)."
+        },
     )
 
 
@@ -206,7 +211,7 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
 def _next_url(cursor: str) -> str:
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     params.append(("cursor", cursor))
-    return f"{request.base_url}?{urlencode(params, safe=',:')}"
+    return link_here(urlencode(params, safe=",:"))
 
 
 @blp.route("/datasets/<dataset_id>/observations")
