@@ -223,6 +223,7 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
     from opendata.filters import (
         check_dimensions,
         period_bounds,
+        regions_without_data,
         require_dataset,
         resolve_regions,
         split_codes,
@@ -238,7 +239,11 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
         with obj.engine.connect() as conn:
             require_dataset(conn, dataset_id)
             given = split_codes(regions, "--region", _REGIONS) if regions else []
-            codes = resolve_regions(load_region_index(conn), given, "--region")
+            index = load_region_index(conn)
+            codes = resolve_regions(index, given, "--region")
+            with_data = queries.dataset_regions(conn, dataset_id)
+            for warning in regions_without_data(index, codes, with_data, dataset_id):
+                click.echo(f"warning: {warning}", err=True)
             dimensions = queries.dataset_dimensions(conn, dataset_id)
             check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
             query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)

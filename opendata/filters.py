@@ -8,7 +8,7 @@ to change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 from sqlalchemy import Connection, select
 
@@ -101,6 +101,20 @@ def resolve_regions(index: RegionIndex, codes: Sequence[str], param: str = "regi
             )
         resolved.append(region.code)
     return resolved
+
+
+def regions_without_data(
+    index: RegionIndex, codes: Sequence[str], with_data: Set[str], dataset_id: str
+) -> list[str]:
+    """A warning for each region of ``codes`` that has no observations at all in the dataset.
+
+    Not for a region that merely has none in the filtered periods: that answer is complete.
+    """
+    return [
+        f"region {code} ({index.require(code).name}) has no observations in {dataset_id}"
+        for code in dict.fromkeys(codes)
+        if code not in with_data
+    ]
 
 
 def period_bounds(from_: str | None, to: str | None, names=("from", "to")):

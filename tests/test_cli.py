@@ -190,3 +190,14 @@ def test_runs_shows_the_run_log_with_errors(invoke, monkeypatch):
     assert " demo ok " in lines[2] and "added=4" in lines[2]
     failed = invoke("runs", "--failed", "--dataset", "demo").output.splitlines()
     assert len(failed) == 2 and " failed " in failed[0]
+
+
+def test_export_warns_of_a_region_without_any_data_on_stderr(invoke):
+    invoke("harvest", "demo")
+    result = invoke("export", "demo", "--region", "6371,63.01", "--from", "2030")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: region 6301 (Kabupaten Tanah Laut) has no observations in demo\n"
+    )
+    assert result.stdout.startswith("dataset,region_code")
+    assert invoke("export", "demo", "--region", "6371", "--from", "2030").stderr == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from opendata.filters import (
     dimension_filters,
     parse_periods,
     period_bounds,
+    regions_without_data,
     resolve_regions,
 )
 from opendata.formats.csv import write_csv
@@ -174,7 +176,7 @@ class ObservationSchema(ma.Schema):
 
 
 class ObservationPageSchema(ma.Schema):
-    """A page of observations and the link to the next one."""
+    """A page of observations, the link to the next one, and warnings about the request."""
 
     data = ma.fields.List(ma.fields.Nested(ObservationSchema), required=True)
     next = ma.fields.String(
@@ -186,10 +188,27 @@ class ObservationPageSchema(ma.Schema):
             "a public URL (`OPENDATA_PUBLIC_URL`)."
         },
     )
+    warnings = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "What the answer may silently lack, in words; empty when nothing. "
+            "Each requested region that has no observations at all in the dataset (not merely "
+            "none in the filtered periods): `region 6371 (Kota Banjarmasin) has no "
+            "observations in tpt-provinsi`. Every page repeats them."
+        },
+    )
 
 
 LINK_HEADER = {
     "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
+    "schema": {"type": "string"},
+}
+WARNINGS_HEADER = {
+    "description": "The `warnings` of the request (see the JSON page), when there are any, as "
+    'an RFC 8941 list of strings: `"region 6371 (Kota Banjarmasin) has no observations in '
+    'tpt-provinsi"`. A CSV body stays data only, so this header is where a CSV download '
+    "says it.",
     "schema": {"type": "string"},
 }
 DISPOSITION_HEADER = {
@@ -208,6 +227,25 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
 
 
+def _warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
+    """Each requested region that has no observations at all in the dataset, in words."""
+    with_data = dataset_meta(dataset_id).regions
+    return regions_without_data(region_index(), query.regions, with_data, dataset_id)
+
+
+def _sf_string(text: str) -> str:
+    """``text`` as an RFC 8941 string: printable ASCII, quoted (accents dropped)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    printable = "".join(c for c in ascii_text if " " <= c <= "~")
+    return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _warn(response: Response, warnings: list[str]) -> Response:
+    if warnings:
+        response.headers["Opendata-Warnings"] = ", ".join(_sf_string(w) for w in warnings)
+    return response
+
+
 def _next_url(cursor: str) -> str:
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     params.append(("cursor", cursor))
@@ -218,7 +256,11 @@ def _next_url(cursor: str) -> str:
 class ObservationList(MethodView):
     @blp.versioned
     @blp.arguments(ObservationQueryArgs, location="query")
-    @blp.response(200, ObservationPageSchema, headers={"Link": LINK_HEADER})
+    @blp.response(
+        200,
+        ObservationPageSchema,
+        headers={"Link": LINK_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+    )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
         """Observations of a dataset, a page at a time
@@ -241,11 +283,13 @@ class ObservationList(MethodView):
             rows = rows[:limit]
             next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
         meta = dataset_meta(dataset_id)
-        body = write_observations(rows, meta.slugs, meta.series_dimensions_on(conn), next_url)
+        warnings = _warnings(dataset_id, query)
+        series = meta.series_dimensions_on(conn)
+        body = write_observations(rows, meta.slugs, series, next_url, warnings)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
-        return response
+        return _warn(response, warnings)
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -299,7 +343,7 @@ class ObservationCsv(MethodView):
         content_type="text/csv",
         description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
         "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note.",
-        headers={"Content-Disposition": DISPOSITION_HEADER},
+        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -324,4 +368,4 @@ class ObservationCsv(MethodView):
         response = Response(chunks(), mimetype="text/csv")
         name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return _warn(response, _warnings(dataset_id, query))

@@ -111,3 +111,13 @@ def test_values_keep_their_digits_in_the_csv(client):
     assert ",7.10,Jiwa" in text
     assert ",-0.47,Jiwa" in text  # a number, not a formula to neutralize
     assert ",0.000000000000000000012345678901234567,Jiwa" in text
+
+
+def test_a_requested_region_without_data_is_a_warning_header_not_a_csv_row(client):
+    response = client.get(f"{URL}.csv?region=6371,6301,6302")
+    assert response.headers["Opendata-Warnings"] == (
+        '"region 6301 (Kabupaten Tanah Laut) has no observations in demo", '
+        '"region 6302 (Kabupaten Kotabaru) has no observations in demo"'
+    )
+    assert {row["region_code"] for row in read(response)} == {"6371"}
+    assert "Opendata-Warnings" not in client.get(f"{URL}.csv?region=6371").headers
