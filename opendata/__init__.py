@@ -70,13 +70,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Raise ConfigurationError, naming the variable, if a setting is not valid: the app does not
     start (gunicorn, which loads it before forking, stops with that message).
     """
-    from flask import Flask
-
-    from opendata.api import init_api
+    from opendata.api import App, init_api
     from opendata.api.context import ApiState
     from opendata.config import load_settings, unknown_variables
 
-    app = Flask(__name__)
+    app = App(__name__)
     ours, flask_config = _split_config(config or {}, app.config)
     app.config.update(flask_config)
     settings = load_settings(overrides=ours)  # a bad setting: ConfigurationError, no app

@@ -28,8 +28,9 @@ from opendata import columns
 from opendata.exceptions import CatalogError
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: matched whole (``fullmatch``): ``$`` would also match before a trailing newline
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+_SLUG = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _KNOWN_KEYS = {
     "id",
     "title",
@@ -135,7 +136,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
         if key not in raw:
             raise CatalogError(f"{where}: the key '{key}' is missing")
     dataset_id = raw["id"]
-    if not isinstance(dataset_id, str) or not _ID.match(dataset_id):
+    if not isinstance(dataset_id, str) or not _ID.fullmatch(dataset_id):
         raise CatalogError(
             f"{where}: 'id' must be lowercase letters, digits and '-' (got {dataset_id!r})"
         )
@@ -155,7 +156,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
         raise CatalogError(f"{where}: 'tags' must be a list of texts")
     dimensions = raw.get("dimensions") or {}
     if not isinstance(dimensions, Mapping) or not all(
-        isinstance(v, str) and _SLUG.match(v) for v in dimensions.values()
+        isinstance(v, str) and _SLUG.fullmatch(v) for v in dimensions.values()
     ):
         raise CatalogError(
             f"{where}: 'dimensions' must map a source axis to a slug "

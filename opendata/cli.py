@@ -205,6 +205,9 @@ def harvest(
         sys.exit(EXIT_FAILED)
 
 
+_REGIONS = "region codes, e.g. --region 6371,6372"
+
+
 def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
     from opendata.filters import split_codes
 
@@ -213,7 +216,8 @@ def _parse_dims(values: Sequence[str]) -> dict[str, list[str]]:
         slug, sep, codes = item.partition("=")
         if not sep or not slug or not codes:
             raise click.BadParameter(f"{item!r}: use --dim <dimension>=<code>[,<code>]")
-        dims.setdefault(slug, []).extend(split_codes([codes]))
+        give = f"value codes, e.g. --dim {slug}=1,2"
+        dims.setdefault(slug, []).extend(split_codes([codes], f"--dim {slug}", give))
     return dims
 
 
@@ -238,6 +242,7 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
     from opendata.filters import (
         check_dimensions,
         period_bounds,
+        regions_without_data,
         require_dataset,
         resolve_regions,
         split_codes,
@@ -246,13 +251,18 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
     from opendata.store import queries
     from opendata.store.writer import load_region_index
 
-    wanted = _parse_dims(dims)
     try:
+        wanted = _parse_dims(dims)
         obj.require_current_schema()
         start, end = period_bounds(from_, to, names=("--from", "--to"))
         with obj.engine.connect() as conn:
             require_dataset(conn, dataset_id)
-            codes = resolve_regions(load_region_index(conn), split_codes(regions), "--region")
+            given = split_codes(regions, "--region", _REGIONS) if regions else []
+            index = load_region_index(conn)
+            codes = resolve_regions(index, given, "--region")
+            with_data = queries.dataset_regions(conn, dataset_id)
+            for warning in regions_without_data(index, codes, with_data, dataset_id):
+                click.echo(f"warning: {warning}", err=True)
             dimensions = queries.dataset_dimensions(conn, dataset_id)
             check_dimensions(dimensions, wanted, dataset_id, "--dim {}")
             query = queries.ObservationQuery(dataset_id, codes, start, end, wanted)

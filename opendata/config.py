@@ -132,6 +132,15 @@ def _http_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def _public_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL, e.g. https://data.kalselprov.go.id")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError("must have no query (?) and no fragment (#)")
+    return text.strip().rstrip("/")
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
@@ -252,6 +261,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Megabytes of hot API responses each web worker keeps in memory, keyed by the store's "
         "data version (0 turns the cache off). A body over an eighth of this is not kept.",
         _non_negative_float,
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "",
+        "The public URL of the web app's root (`https://data.example.go.id`, or with a path: "
+        "`https://example.go.id/stats`): every absolute link the API answers (`next`, `Link`, "
+        "`links`, redirects) starts with it. Unset: links are relative (`/api/v1/...`); the "
+        "`Host` header is never used to build a link.",
+        _public_url,
+    ),
+    Setting(
+        "PROXY_COUNT",
+        0,
+        "How many reverse proxies stand in front of the web app. With 1 or more, the "
+        "`X-Forwarded-For`, `-Proto`, `-Host`, `-Port` and `-Prefix` headers that many proxies "
+        "set are trusted (werkzeug's ProxyFix); with 0 they are ignored.",
+        _non_negative_int,
     ),
 )
 

@@ -8,12 +8,12 @@ to change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 from sqlalchemy import Connection, select
 
 from opendata.exceptions import OpendataError, PeriodError, clip, echo
-from opendata.periods import parse_period
+from opendata.periods import Period, parse_period
 from opendata.regions import RegionIndex
 from opendata.store import queries
 from opendata.store import schema as t
@@ -36,9 +36,23 @@ class UnknownDataset(OpendataError, LookupError):
     """No harvested dataset has this id."""
 
 
-def split_codes(values: Iterable[str]) -> list[str]:
-    """``["6371,6372", "6300"]`` -> ``["6371", "6372", "6300"]`` (blanks dropped)."""
-    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+def split_codes(
+    values: Iterable[str], param: str = "region", give: str = "region codes, e.g. 6371,6372"
+) -> list[str]:
+    """``["6371,6372", " 6300"]`` -> ``["6371", "6372", "6300"]``.
+
+    An empty code (``""``, ``","``, ``"6371,"``) is a FilterError: an empty filter never means
+    "everything". Spaces around a code are ignored.
+    """
+    codes = [code.strip() for value in values for code in value.split(",")]
+    if not codes or not all(codes):
+        raise FilterError(param, empty_message(param, give))
+    return codes
+
+
+def empty_message(param: str, give: str) -> str:
+    """What an empty ``param`` is told: what to give instead, or to leave it out."""
+    return f"empty; give {give}, or leave {param} out"
 
 
 def dimension_filters(
@@ -52,12 +66,13 @@ def dimension_filters(
     for name, value in params:
         if not name.startswith(prefix):
             continue
-        slug, codes = name[len(prefix) :], split_codes([value])
-        if not slug or not codes:
+        slug = name[len(prefix) :]
+        if not slug:
             raise FilterError(
                 name, f"use {prefix}<dimension>=<code>[,<code>], e.g. {prefix}jenis_kelamin=1,2"
             )
-        dims.setdefault(slug, []).extend(codes)
+        give = f"value codes of the dimension, e.g. {name}=1,2"
+        dims.setdefault(slug, []).extend(split_codes([value], name, give))
     return dims
 
 
@@ -89,19 +104,43 @@ def resolve_regions(index: RegionIndex, codes: Sequence[str], param: str = "regi
     return resolved
 
 
+def regions_without_data(
+    index: RegionIndex, codes: Sequence[str], with_data: Set[str], dataset_id: str
+) -> list[str]:
+    """A warning for each region of ``codes`` that has no observations at all in the dataset.
+
+    Not for a region that merely has none in the filtered periods: that answer is complete.
+    """
+    return [
+        f"region {code} ({index.require(code).name}) has no observations in {dataset_id}"
+        for code in dict.fromkeys(codes)
+        if code not in with_data
+    ]
+
+
 def period_bounds(from_: str | None, to: str | None, names=("from", "to")):
     """The start day of ``from_`` and the end day of ``to`` (None where not given)."""
-    bounds = []
+    first, last = parse_periods(from_, to, names)
+    start = first.start if first else None
+    end = last.end if last else None
+    if start and end and start > end:
+        raise FilterError(names[0], f"{first} starts after {names[1]}={last} ends")
+    return start, end
+
+
+def parse_periods(
+    from_: str | None, to: str | None, names=("from", "to")
+) -> tuple[Period | None, Period | None]:
+    """``from_`` and ``to`` parsed (None where not given); an empty one is a FilterError."""
+    periods = []
     for text, name in zip((from_, to), names, strict=True):
+        if text is not None and not text.strip():
+            raise FilterError(name, empty_message(name, "a period, e.g. 2024 or 2024-Q3"))
         try:
-            bounds.append(parse_period(text) if text else None)
+            periods.append(parse_period(text) if text is not None else None)
         except PeriodError as exc:
             raise FilterError(name, str(exc)) from None
-    start = bounds[0].start if bounds[0] else None
-    end = bounds[1].end if bounds[1] else None
-    if start and end and start > end:
-        raise FilterError(names[0], f"{clip(from_)} starts after {names[1]}={clip(to)} ends")
-    return start, end
+    return periods[0], periods[1]
 
 
 def check_dimensions(

@@ -13,7 +13,8 @@ from datetime import date
 
 from opendata.exceptions import PeriodError, echo
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|S([12])))?$")
+#: matched whole (``fullmatch``): ``$`` would also match before a trailing newline
+_PATTERN = re.compile(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|S([12])))?")
 
 
 @dataclass(frozen=True, order=True)
@@ -41,7 +42,8 @@ def _month_span(year: int, first: int, last: int) -> tuple[date, date]:
 
 def parse_period(text: str) -> Period:
     """Parse one period text; raise :class:`PeriodError` saying the accepted forms."""
-    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    # Spaces around the text are forgiven (a command-line argument); the API refuses them.
+    match = _PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match:
         raise PeriodError(
             f"{echo(text)} is not a period: use YYYY (2024), YYYY-MM (2024-08), "

@@ -52,6 +52,12 @@ def test_an_unquoted_domain_0000_is_read_as_text(tmp_path):
         ("id: other\ntitle: T\nsource: bps\nbps: {}\n", "must be named after its id"),
         ("id: Demo X\ntitle: T\nsource: bps\n", "'id' must be lowercase"),
         ("id: demo\ntitle: T\nsource: bps\n", "needs a 'bps:' mapping"),
+        ('id: "demo\\n"\ntitle: T\nsource: bps\nbps: {}\n', "'id' must be lowercase"),
+        (
+            'id: demo\ntitle: T\nsource: bps\ndimensions: {vervar: "sex\\n"}\n'
+            'bps: {domain: "6300", var: 1, years: 2024}\n',
+            "'dimensions' must map",
+        ),
         ("id: demo\ntitle: {en: T}\nsource: bps\nbps: {}\n", "'title' must be a text"),
         ("id: demo\ntitle: T\nsource: nope\nnope: {}\n", "no harvester 'nope'"),
         (

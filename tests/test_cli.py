@@ -109,6 +109,13 @@ def test_export_filters_accept_any_code_system(invoke):
         (("export", "demo", "--from", "2025", "--to", "2024"), "starts after"),
         (("export", "demo", "--dim", "sex=1"), "no dimension 'sex'"),
         (("export", "demo", "--dim", "jenis_kelamin=9"), "unknown value(s) 9"),
+        (("export", "demo", "--region", ""), "--region: empty; give region codes"),
+        (("export", "demo", "--region", "6371,"), "--region: empty; give region codes"),
+        (("export", "demo", "--region", " , "), "or leave --region out"),
+        (("export", "demo", "--from", ""), "--from: empty; give a period"),
+        (("export", "demo", "--to", " "), "or leave --to out"),
+        (("export", "demo", "--dim", "jenis_kelamin=1,"), "--dim jenis_kelamin: empty"),
+        (("export", "demo", "--from", "\uff12\uff10\uff12\uff14"), "is not a period"),
         (("harvest",), "name the datasets to harvest"),
         (("harvest", "nope"), "not in the catalog: nope"),
     ],
@@ -240,3 +247,14 @@ def test_runs_shows_the_run_log_with_errors(invoke, monkeypatch):
     assert " demo ok " in lines[2] and "added=4" in lines[2]
     failed = invoke("runs", "--failed", "--dataset", "demo").output.splitlines()
     assert len(failed) == 2 and " failed " in failed[0]
+
+
+def test_export_warns_of_a_region_without_any_data_on_stderr(invoke):
+    invoke("harvest", "demo")
+    result = invoke("export", "demo", "--region", "6371,63.01", "--from", "2030")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: region 6301 (Kabupaten Tanah Laut) has no observations in demo\n"
+    )
+    assert result.stdout.startswith("dataset,region_code")
+    assert invoke("export", "demo", "--region", "6371", "--from", "2030").stderr == ""

@@ -1,20 +1,23 @@
 """The REST API: every resource registered in one place, under ``/api/v1``.
 
 Also served here: ``/openapi.json`` (OpenAPI 3.1), ``/docs`` (Swagger UI, whose assets come from
-the ``flask-swagger-ui`` package and are served by the app itself: no CDN) and ``/healthz``.
+the ``flask-swagger-ui`` package and are served by the app itself: no CDN), ``/healthz``, and
+``/``, a temporary redirect to ``/docs`` until the web catalog takes its place.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 
-from flask import Flask, send_from_directory
+from flask import Flask, Response, redirect, send_from_directory
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from opendata.api import datasets, health, observations, regions
 from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
 from opendata.api.limits import init_limits
+from opendata.api.links import link
 
 PREFIX = "/api/v1"
 RESOURCES = (datasets, observations, regions)
@@ -26,6 +29,21 @@ Errors are RFC 9457 problem details (`application/problem+json`). Every `GET` un
 has an `ETag` that changes when a harvest changes the data: send it back in `If-None-Match` to
 get `304 Not Modified`. The full guide is `docs/api.md`.
 """
+
+
+class App(Flask):
+    """Flask, whose automatic ``OPTIONS`` answer is ``204 No Content`` with ``Allow``.
+
+    Flask's own is a ``200`` with an empty ``text/html`` body. No CORS headers: the API does not
+    answer cross-origin preflights yet (docs/api.md).
+    """
+
+    def make_default_options_response(self) -> Response:
+        """``204``, the methods of the URL in ``Allow``, no body and no content type."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.headers.pop("Content-Type", None)
+        return response
 
 
 def _swagger_ui_dist() -> str:
@@ -48,12 +66,23 @@ def init_api(app: Flask, api_state: ApiState) -> Api:
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None, "deepLinking": True},
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
     )
+    hops = api_state.settings.PROXY_COUNT
+    if hops:
+        # Only behind proxies the operator configured: anyone can send X-Forwarded-* headers.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     api = Api(spec_kwargs={"extra_plugins": [SettingsPlugin(api_state.settings)]})
     api.init_app(app)
     for module in RESOURCES:
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     api.register_blueprint(health.blp)
     dist = _swagger_ui_dist()
+
+    @app.get("/")
+    def root():
+        """The web catalog's place; until it exists, a temporary redirect to the API docs."""
+        return redirect(link("api-docs.openapi_swagger_ui"), 302)
 
     @app.get(f"{DOCS_ASSETS}<path:filename>")
     def docs_asset(filename: str):

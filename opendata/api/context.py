@@ -134,6 +134,7 @@ class DatasetMeta:
     dataset_id: str
     dimensions: tuple[queries.DimensionInfo, ...]
     series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]]
+    regions: frozenset[str] = frozenset()  #: the regions with observations in the dataset
 
     @property
     def slugs(self) -> list[str]:
@@ -197,6 +198,7 @@ def dataset_meta(dataset_id: str) -> DatasetMeta:
             dataset_id,
             tuple(queries.dataset_dimensions(conn, dataset_id)),
             queries.series_dimensions(conn, dataset_id),
+            queries.dataset_regions(conn, dataset_id),
         )
 
     return state().derived.get_or_make(data_version(), ("dataset", dataset_id), load)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import url_for
 from flask.views import MethodView
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
+from opendata.api.links import link
 from opendata.filters import require_dataset
 from opendata.store import queries
 
@@ -60,7 +60,10 @@ class HarvestSchema(ma.Schema):
 
 
 class DatasetLinksSchema(ma.Schema):
-    """The dataset, its observations and its CSV download."""
+    """The dataset, its observations and its CSV download.
+
+    Relative (`/api/v1/...`) unless the server has a public URL (`OPENDATA_PUBLIC_URL`).
+    """
 
     self = ma.fields.String(required=True)
     observations = ma.fields.String(required=True)
@@ -82,11 +85,10 @@ class DatasetSchema(ma.Schema):
 
     @ma.pre_dump
     def _with_links(self, dataset: queries.DatasetInfo, **_kwargs) -> dict:
-        ids = {"dataset_id": dataset.id, "_external": True}
         links = {
-            "self": url_for("datasets.DatasetDetail", **ids),
-            "observations": url_for("observations.ObservationList", **ids),
-            "csv": url_for("observations.ObservationCsv", **ids),
+            "self": link("datasets.DatasetDetail", dataset_id=dataset.id),
+            "observations": link("observations.ObservationList", dataset_id=dataset.id),
+            "csv": link("observations.ObservationCsv", dataset_id=dataset.id),
         }
         return {**vars(dataset), "description": dataset.description or None, "links": links}
 

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from webargs.fields import DelimitedList
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
+from opendata.api.fields import Codes, Count, Text
+from opendata.api.links import link_here
 from opendata.filters import (
     check_dimensions,
     dimension_filters,
+    parse_periods,
     period_bounds,
+    regions_without_data,
     resolve_regions,
-    split_codes,
 )
 from opendata.formats.csv import write_csv
 from opendata.formats.json import write_observations
@@ -31,31 +34,36 @@ blp = Blueprint(
     description="The figures of a dataset: one per region, period and dimension values",
 )
 
-PERIOD_PATTERN = r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2]|Q[1-4]|S[12]))?$"
+PERIOD_PATTERN = r"[1-9][0-9]{3}(?:-(?:0[1-9]|1[0-2]|Q[1-4]|S[12]))?"
 _PERIODS = "`2020`, `2020-03`, `2020-Q1` or `2020-S2`"
 _NOT_A_PERIOD = (
     "not a period: use YYYY (2024), YYYY-MM (2024-08), YYYY-Qn (2024-Q3) or YYYY-Sn (2024-S1)"
 )
+_A_PERIOD = "a period, e.g. 2024 or 2024-Q3"
 
+
+#: one or more comma-separated codes, none blank (as :func:`opendata.filters.split_codes` reads)
+CODES_PATTERN = r"^[^,]*[^\s,][^,]*(?:,[^,]*[^\s,][^,]*)*$"
 
 #: ``dim.<dimension id>``: one parameter per dimension, so in OpenAPI terms one object parameter
 #: exploded into its properties (``style: form, explode: true``): its name, ``dim``, is never sent.
+#: No example: the dimensions are the dataset's own, and most datasets lack any one of them.
 DIMENSION_PARAMETER = {
     "name": "dim",
     "in": "query",
     "style": "form",
     "explode": True,
     "description": "Dimension filters, one query parameter per dimension: "
-    "`dim.<dimension id>=<code>[,<code>]`, e.g. `dim.jenis_kelamin=1,2` (repeating one adds "
-    "codes). The dimension ids and value codes are in the dataset's `dimensions`; an unknown "
-    "one is a 400. As an object, each property is sent as a parameter of its own: "
-    '`{"dim.jenis_kelamin": "1,2"}` is `?dim.jenis_kelamin=1,2`.',
+    "`dim.<dimension id>=<code>[,<code>]`, e.g. `dim.harga=530,531` (repeating one adds "
+    "codes). The dimension ids and value codes are the dataset's own (its `dimensions`): a "
+    "dimension or value code the dataset lacks is a 400, as is an empty code. As an object, "
+    "each property is sent as a parameter of its own: "
+    '`{"dim.harga": "530,531"}` is `?dim.harga=530,531`.',
     "schema": {
         "type": "object",
         "propertyNames": {"pattern": r"^dim\.[a-z][a-z0-9_]{0,62}$"},
-        "additionalProperties": {"type": "string", "minLength": 1},
+        "additionalProperties": {"type": "string", "pattern": CODES_PATTERN},
     },
-    "example": {"dim.jenis_kelamin": "1,2"},
 }
 
 
@@ -66,24 +74,30 @@ class ObservationFilterArgs(QueryArgs):
     extra_parameters = ("dim.<dimension id>",)
     openapi_parameters = (DIMENSION_PARAMETER,)
 
-    region = DelimitedList(
-        ma.fields.String(),
+    region = Codes(
+        give="region codes, e.g. region=6371,6372",
         metadata={
             "description": "Region code(s), comma-separated, in any code system: BPS (`6371`, "
             "`6300`), Kemendagri (`63.71`, `63`), or BPS codes from before 2023. Repeating "
-            "the parameter adds codes: `region=6371&region=6372` is `region=6371,6372`."
+            "the parameter adds codes: `region=6371&region=6372` is `region=6371,6372`. "
+            "An unknown or empty code is a 400."
         },
     )
-    from_ = ma.fields.String(
+    from_ = Text(
         data_key="from",
-        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+        give=_A_PERIOD,
+        pattern=PERIOD_PATTERN,
+        error=_NOT_A_PERIOD,
         metadata={
             "description": f"Keep periods that start on or after the start of this period "
-            f"({_PERIODS}): `from=2020-03` keeps `2020-Q2` but not `2020-Q1`."
+            f"({_PERIODS}): `from=2020-03` keeps `2020-Q2` but not `2020-Q1`. A `from` that "
+            "starts after `to` ends is a 400."
         },
     )
-    to = ma.fields.String(
-        validate=ma.validate.Regexp(PERIOD_PATTERN, error=_NOT_A_PERIOD),
+    to = Text(
+        give=_A_PERIOD,
+        pattern=PERIOD_PATTERN,
+        error=_NOT_A_PERIOD,
         metadata={
             "description": f"Keep periods that end on or before the end of this period "
             f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
@@ -99,14 +113,15 @@ class ObservationFilterArgs(QueryArgs):
 class ObservationQueryArgs(ObservationFilterArgs):
     """Filters and the page of the JSON observations."""
 
-    cursor = ma.fields.String(
-        metadata={"description": "Where the page starts: from the `next` link of a page."}
+    cursor = Text(
+        give="the cursor of a page's next link",
+        metadata={"description": "Where the page starts: from the `next` link of a page."},
     )
-    limit = ma.fields.Integer(
-        validate=ma.validate.Range(min=1),
+    limit = Count(
+        give="a number of observations, e.g. limit=100",
         metadata={
             "description": "Observations per page (`OPENDATA_PAGE_SIZE`, at most "
-            "`OPENDATA_MAX_PAGE_SIZE`).",
+            "`OPENDATA_MAX_PAGE_SIZE`), in ASCII digits (`0`-`9`) only.",
             "x-default-setting": "PAGE_SIZE",
             "x-maximum-setting": "MAX_PAGE_SIZE",
         },
@@ -161,18 +176,39 @@ class ObservationSchema(ma.Schema):
 
 
 class ObservationPageSchema(ma.Schema):
-    """A page of observations and the link to the next one."""
+    """A page of observations, the link to the next one, and warnings about the request."""
 
     data = ma.fields.List(ma.fields.Nested(ObservationSchema), required=True)
     next = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "The URL of the next page; null on the last page."},
+        metadata={
+            "description": "The URL of the next page, null on the last page: relative "
+            "(`/api/v1/...`, resolve it against the URL you asked for) unless the server has "
+            "a public URL (`OPENDATA_PUBLIC_URL`)."
+        },
+    )
+    warnings = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "What the answer may silently lack, in words; empty when nothing. "
+            "Each requested region that has no observations at all in the dataset (not merely "
+            "none in the filtered periods): `region 6371 (Kota Banjarmasin) has no "
+            "observations in tpt-provinsi`. Every page repeats them."
+        },
     )
 
 
 LINK_HEADER = {
     "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
+    "schema": {"type": "string"},
+}
+WARNINGS_HEADER = {
+    "description": "The `warnings` of the request (see the JSON page), when there are any, as "
+    'an RFC 8941 list of strings: `"region 6371 (Kota Banjarmasin) has no observations in '
+    'tpt-provinsi"`. A CSV body stays data only, so this header is where a CSV download '
+    "says it.",
     "schema": {"type": "string"},
 }
 DISPOSITION_HEADER = {
@@ -185,23 +221,46 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
     start, end = period_bounds(args.get("from_"), args.get("to"))
-    regions = resolve_regions(region_index(), split_codes(args.get("region", ())))
+    regions = resolve_regions(region_index(), args.get("region", []))
     wanted = dimension_filters(request.args.items(multi=True))
     check_dimensions(meta.dimensions, wanted, dataset_id)
     return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
 
 
+def _warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
+    """Each requested region that has no observations at all in the dataset, in words."""
+    with_data = dataset_meta(dataset_id).regions
+    return regions_without_data(region_index(), query.regions, with_data, dataset_id)
+
+
+def _sf_string(text: str) -> str:
+    """``text`` as an RFC 8941 string: printable ASCII, quoted (accents dropped)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    printable = "".join(c for c in ascii_text if " " <= c <= "~")
+    return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _warn(response: Response, warnings: list[str]) -> Response:
+    if warnings:
+        response.headers["Opendata-Warnings"] = ", ".join(_sf_string(w) for w in warnings)
+    return response
+
+
 def _next_url(cursor: str) -> str:
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     params.append(("cursor", cursor))
-    return f"{request.base_url}?{urlencode(params, safe=',:')}"
+    return link_here(urlencode(params, safe=",:"))
 
 
 @blp.route("/datasets/<dataset_id>/observations")
 class ObservationList(MethodView):
     @blp.versioned
     @blp.arguments(ObservationQueryArgs, location="query")
-    @blp.response(200, ObservationPageSchema, headers={"Link": LINK_HEADER})
+    @blp.response(
+        200,
+        ObservationPageSchema,
+        headers={"Link": LINK_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+    )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
         """Observations of a dataset, a page at a time
@@ -224,11 +283,13 @@ class ObservationList(MethodView):
             rows = rows[:limit]
             next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
         meta = dataset_meta(dataset_id)
-        body = write_observations(rows, meta.slugs, meta.series_dimensions_on(conn), next_url)
+        warnings = _warnings(dataset_id, query)
+        series = meta.series_dimensions_on(conn)
+        body = write_observations(rows, meta.slugs, series, next_url, warnings)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
-        return response
+        return _warn(response, warnings)
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -251,16 +312,19 @@ def _file_name(
 ) -> str:
     """``demo_6371-6372_from-2020_to-2024-Q2_jenis_kelamin-1-2.csv``: the dataset and its filters.
 
-    Regions as asked for, periods, then each dimension filter (in the dataset's order) as
-    ``<dimension id>-<codes>``: filesystem-safe, at most five codes a filter, and cut to
-    FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
+    Built from parsed values only, never from the raw query text (a header never carries what a
+    client sent): regions as BPS codes in the order asked for, periods as parsed, then each
+    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``: filesystem-safe,
+    at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
+    however many filters there are.
     """
     parts = [dataset_id]
     if query.regions:
         parts.append(_codes(query.regions))
-    for key, name in (("from_", "from"), ("to", "to")):
-        if key in args:
-            parts.append(f"{name}-{args[key]}")
+    periods = parse_periods(args.get("from_"), args.get("to"))
+    for name, period in zip(("from", "to"), periods, strict=True):
+        if period is not None:
+            parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
     stem = "_".join(parts)
@@ -279,7 +343,7 @@ class ObservationCsv(MethodView):
         content_type="text/csv",
         description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
         "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note.",
-        headers={"Content-Disposition": DISPOSITION_HEADER},
+        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -304,4 +368,4 @@ class ObservationCsv(MethodView):
         response = Response(chunks(), mimetype="text/csv")
         name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return _warn(response, _warnings(dataset_id, query))

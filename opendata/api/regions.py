@@ -14,6 +14,7 @@ from flask.views import MethodView
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import data_version, region_index, state
+from opendata.api.fields import Text
 from opendata.filters import resolve_regions
 from opendata.regions import LEVELS, RegionIndex, RegionInfo
 
@@ -25,12 +26,17 @@ _CODES = "a BPS code (`6371`), a Kemendagri code (`63.71`) or a BPS code from be
 class RegionQueryArgs(QueryArgs):
     """Filters of the region list."""
 
-    level = ma.fields.String(
+    level = Text(
+        give=f"a level ({', '.join(LEVELS)})",
         validate=ma.validate.OneOf(LEVELS),
         metadata={"description": "Only regions of this level."},
     )
-    parent = ma.fields.String(
-        metadata={"description": f"Only the regions directly under this one: {_CODES}."}
+    parent = Text(
+        give="a region code, e.g. parent=6300",
+        metadata={
+            "description": f"Only the regions directly under this one: {_CODES}. An unknown "
+            "code is a 400."
+        },
     )
 
 

@@ -1,6 +1,7 @@
 """JSON of observation pages, assembled by hand: this is the API's hot path.
 
-A page is ``{"data": [observation, ...], "next": url or null}``; an observation is::
+A page is ``{"data": [observation, ...], "next": url or null, "warnings": [text, ...]}``; an
+observation is::
 
     {"region": {"code": "6371", "name": "Kota Banjarmasin"}, "period": "2024-08",
      "dimensions": {"jenis_kelamin": {"code": "1", "label": "Laki-laki"}},
@@ -36,6 +37,7 @@ def write_observations(
     dimensions: Sequence[str],
     series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
     next_url: str | None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The JSON text of one page of ``rows``; ``dimensions`` are the dataset's slugs in order."""
     texts: dict[str | None, str] = {None: "null"}
@@ -75,4 +77,7 @@ def write_observations(
             f'"value":{number(value)},"unit":{text(unit)},'
             f'"flag":{text(flag)},"note":{text(note)}}}'
         )
-    return f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)}}}'
+    return (
+        f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)},'
+        f'"warnings":{_encode(list(warnings))}}}'
+    )

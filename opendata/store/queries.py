@@ -151,6 +151,16 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
     return result
 
 
+def dataset_regions(conn: Connection, dataset_id: str) -> frozenset[str]:
+    """The BPS codes of the regions that have at least one observation in the dataset."""
+    s, o = t.series, t.observation
+    has_observations = select(o.c.id).where(o.c.series_id == s.c.id).exists()
+    rows = conn.execute(
+        select(s.c.region_code).distinct().where(s.c.dataset_id == dataset_id, has_observations)
+    )
+    return frozenset(rows.scalars())
+
+
 def _observation_select(query: ObservationQuery):
     o, s = t.observation, t.series
     stmt = (

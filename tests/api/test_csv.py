@@ -121,3 +121,13 @@ def test_values_keep_their_digits_in_the_csv(client):
 def test_the_writer_refuses_a_header_with_a_column_twice(dimensions, twice):
     with pytest.raises(ValueError, match=f"name {twice} twice"):
         next(write_csv("demo", dimensions, [], {}))
+
+
+def test_a_requested_region_without_data_is_a_warning_header_not_a_csv_row(client):
+    response = client.get(f"{URL}.csv?region=6371,6301,6302")
+    assert response.headers["Opendata-Warnings"] == (
+        '"region 6301 (Kabupaten Tanah Laut) has no observations in demo", '
+        '"region 6302 (Kabupaten Kotabaru) has no observations in demo"'
+    )
+    assert {row["region_code"] for row in read(response)} == {"6371"}
+    assert "Opendata-Warnings" not in client.get(f"{URL}.csv?region=6371").headers

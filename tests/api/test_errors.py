@@ -228,7 +228,9 @@ def test_an_unknown_dataset_404_names_the_known_ones(client):
     assert "demo" in client.get("/api/v1/datasets/nope").get_json()["detail"]
 
 
-@pytest.mark.parametrize("url", ["/", "/api/v2/datasets", "/api/v1/datasets/demo/observations/x"])
+@pytest.mark.parametrize(
+    "url", ["/nope", "/api/v2/datasets", "/api/v1/datasets/demo/observations/x"]
+)
 def test_an_unknown_route_is_a_404_problem(client, url):
     assert "/api/v1" in assert_problem(client.get(url), 404)["detail"]
 

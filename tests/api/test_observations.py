@@ -65,6 +65,7 @@ def test_an_observation_has_the_documented_shape(client):
             }
         ],
         "next": None,
+        "warnings": [],
     }
 
 
@@ -154,8 +155,8 @@ def test_default_and_maximum_page_size_come_from_the_settings(store, make_app):
 
 
 def test_a_dataset_without_matching_rows_gives_an_empty_page(client):
-    page = client.get(f"{URL}?region=6301").get_json()
-    assert page == {"data": [], "next": None}
+    page = client.get(f"{URL}?region=6371&from=2030").get_json()
+    assert page == {"data": [], "next": None, "warnings": []}
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,6 @@ def test_a_dataset_without_matching_rows_gives_an_empty_page(client):
         ("region=6300&region=6371", "region=6300,6371"),
         ("region=63&region=63.71,6372", "region=6300,6371,6372"),
         ("region=6371&region=6371", "region=6371"),
-        ("region=&region=6372", "region=6372"),
     ],
 )
 def test_a_repeated_region_adds_codes_like_a_comma_list(client, repeated, listed):
@@ -191,3 +191,38 @@ def test_pages_of_repeated_parameters_keep_them_and_their_cursor_fits_a_comma_li
     cursor = first["next"].rsplit("cursor=", 1)[1]
     second = client.get(f"{URL}?region=6371,6372&limit=2&cursor={cursor}").get_json()
     assert first["data"] + second["data"] == everything[:4]
+
+
+NO_DATA = "region 6301 (Kabupaten Tanah Laut) has no observations in demo"
+
+
+def test_a_requested_region_without_any_data_is_a_warning(client):
+    response = client.get(f"{URL}?region=63.01,6371&limit=100")
+    page = response.get_json()
+    assert {o["region"]["code"] for o in page["data"]} == {"6371"}
+    assert page["warnings"] == [NO_DATA]
+    assert response.headers["Opendata-Warnings"] == f'"{NO_DATA}"'
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "region=6371", "region=6371&from=2030", "region=6300&dim.jenis_kelamin=1", "limit=1"],
+)
+def test_no_warning_for_regions_with_data_even_when_the_filters_leave_none(client, query):
+    response = client.get(f"{URL}?{query}")
+    assert response.get_json()["warnings"] == []
+    assert "Opendata-Warnings" not in response.headers
+
+
+def test_every_page_carries_the_warnings_and_the_spec_documents_them(client):
+    next_url = client.get(f"{URL}?region=6301,6372,6302&limit=1").get_json()["next"]
+    page = client.get(next_url).get_json()
+    assert page["warnings"] == [
+        NO_DATA,
+        "region 6302 (Kabupaten Kotabaru) has no observations in demo",
+    ]
+    spec = client.get("/openapi.json").get_json()
+    assert "warnings" in spec["components"]["schemas"]["ObservationPage"]["required"]
+    for path in ("observations", "observations.csv"):
+        operation = spec["paths"][f"/api/v1/datasets/{{dataset_id}}/{path}"]["get"]
+        assert "Opendata-Warnings" in operation["responses"]["200"]["headers"]

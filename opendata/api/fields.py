@@ -1,0 +1,87 @@
+"""Query parameter fields that read a value exactly as the OpenAPI spec describes it.
+
+- A value must match whole: Python's ``$`` also matches before a trailing newline, so every
+  pattern is checked with ``fullmatch`` (the spec's copy is anchored for JSON Schema's search
+  semantics).
+- An empty value (``region=``, ``from=``, ``limit=%20``) is never "no filter": it is a 400 that
+  says what to give, or to leave the parameter out. Each field documents ``minLength: 1``.
+- Integers are ASCII digits only: not ``+5``, `` 5``, ``١٠`` nor ``５``, which Python's ``int()``
+  would all read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+from webargs.fields import DelimitedList
+
+from opendata.filters import FilterError, empty_message, split_codes
+
+_DIGITS = re.compile(r"[0-9]+")
+#: more digits than any integer parameter needs: read as "too large", never parsed
+_MAX_DIGITS = 18
+
+
+class Text(ma.fields.String):
+    """A non-blank text; with ``pattern``, one that matches it whole.
+
+    ``give`` says what to give (``a period, e.g. 2024``); ``error`` is the message of a value
+    that does not match.
+    """
+
+    def __init__(self, *, give: str, pattern: str | None = None, error: str = "", **kwargs):
+        metadata = {"minLength": 1, **kwargs.pop("metadata", {})}
+        if pattern:
+            metadata["pattern"] = f"^{pattern}$"
+        super().__init__(metadata=metadata, **kwargs)
+        self.give = give
+        self.regex = re.compile(pattern) if pattern else None
+        self.error = error
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            raise ma.ValidationError(empty_message(self.data_key or attr, self.give))
+        if self.regex and not self.regex.fullmatch(text):
+            raise ma.ValidationError(self.error)
+        return text
+
+
+class Codes(DelimitedList):
+    """Comma-separated codes, none of them empty (``region=6371,`` is a 400 too).
+
+    Spaces around a code are ignored. In the spec: an array of at least one item, each item a
+    code (no comma, not blank).
+    """
+
+    def __init__(self, *, give: str, **kwargs):
+        item = ma.fields.String(metadata={"pattern": r"^[^,]*[^\s,][^,]*$"})
+        metadata = {"minItems": 1, **kwargs.pop("metadata", {})}
+        super().__init__(item, metadata=metadata, **kwargs)
+        self.give = give
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> list[str]:
+        param = self.data_key or attr
+        try:
+            return split_codes([value] if isinstance(value, str) else value, param, self.give)
+        except FilterError as exc:
+            raise ma.ValidationError(exc.message) from None
+
+
+class Count(ma.fields.Integer):
+    """A whole number written in ASCII digits only, at least ``minimum``."""
+
+    def __init__(self, *, give: str, minimum: int = 1, **kwargs):
+        super().__init__(validate=ma.validate.Range(min=minimum), strict=False, **kwargs)
+        self.give = give
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> int:
+        param = self.data_key or attr
+        if isinstance(value, str) and not value.strip():
+            raise ma.ValidationError(empty_message(param, self.give))
+        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+            raise ma.ValidationError(f"not a whole number in ASCII digits (0-9); give {self.give}")
+        # Past _MAX_DIGITS the value is "too large" for any check, and is not parsed at all.
+        return int(value) if len(value) <= _MAX_DIGITS else 10**_MAX_DIGITS

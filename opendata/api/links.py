@@ -1,0 +1,31 @@
+"""The links the API answers (``next``, ``Link``, ``links``, redirects), never from ``Host``.
+
+With ``OPENDATA_PUBLIC_URL`` set, a link is that URL followed by the route's path: absolute,
+whatever the request said. Without it a link is relative to the server's root
+(``/api/v1/datasets/demo``), which RFC 8288 (``Link``) and RFC 9110 (``Location``) allow and
+every HTTP client resolves against the URL it asked for. The ``Host`` header, which any client
+can forge, is never echoed. Behind a configured proxy (``OPENDATA_PROXY_COUNT``) the root may
+carry the proxy's ``X-Forwarded-Prefix`` (``/stats/api/v1/...``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+
+from opendata.api.context import state
+
+
+def link(endpoint: str, query: str = "", **values: Any) -> str:
+    """The link to ``endpoint`` with these path ``values`` and an encoded ``query``, if any."""
+    path = url_for(endpoint, **values)  # relative, with the request's root (script_root)
+    public = state().settings.PUBLIC_URL
+    if public:
+        path = public + path.removeprefix(request.script_root)
+    return f"{path}?{query}" if query else path
+
+
+def link_here(query: str) -> str:
+    """The link to this request's endpoint and path with another ``query``."""
+    return link(request.endpoint or "", query, **(request.view_args or {}))

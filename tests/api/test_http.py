@@ -1,0 +1,54 @@
+"""HTTP around the resources: OPTIONS answers with Allow, and / leads to the docs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_errors import assert_problem
+
+ROUTES = [
+    "/api/v1/datasets",
+    "/api/v1/datasets/demo",
+    "/api/v1/datasets/demo/observations",
+    "/api/v1/datasets/demo/observations.csv",
+    "/api/v1/regions",
+    "/api/v1/regions/6371",
+    "/healthz",
+    "/openapi.json",
+    "/docs",
+]
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_options_is_204_with_allow(client, url):
+    response = client.options(url)
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert "Access-Control-Allow-Origin" not in response.headers  # no CORS yet
+
+
+@pytest.mark.parametrize("url", ["/nope", "/api/v1/nope", "/api/v1/datasets/demo/nope"])
+def test_options_on_an_unknown_path_is_a_404_problem(client, url):
+    assert_problem(client.options(url), 404)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_root_redirects_to_the_docs_for_now(client, method):
+    response = client.open("/", method=method)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/docs"
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_the_root_redirect_uses_the_public_url(store, make_app):
+    client = make_app(PUBLIC_URL="https://data.example.org/stats").test_client()
+    response = client.get("/", headers={"Host": "evil.example"})
+    assert response.headers["Location"] == "https://data.example.org/stats/docs"
+
+
+def test_the_root_answers_options_too(client):
+    response = client.options("/")
+    assert response.status_code == 204
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
