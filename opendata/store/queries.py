@@ -211,7 +211,7 @@ def _observation_select(query: ObservationQuery):
         series_at = tuple_(s.c.region_code, s.c.id)
         stmt = stmt.where(
             # Implied by the next condition, but on the series alone: both stores seek to the
-            # cursor's region in ix_series_dataset_region and pass over the series before the
+            # cursor's region in ix_series_dataset_region_id and pass over the series before the
             # cursor's on that index, without reading their observations; so a deep page costs
             # what the first does (an OR over both tables alone read the dataset from its start).
             series_at >= tuple_(region_code, series_id),

@@ -151,7 +151,8 @@ series = Table(
     Column("dims_key", Text, nullable=False),
     Column("retired_run_id", Integer),
     UniqueConstraint("indicator_id", "region_code", "dims_key"),
-    Index("ix_series_dataset_region", "dataset_id", "region_code"),
+    # with id: a region's series in keyset order, so PostgreSQL pages a region without sorting
+    Index("ix_series_dataset_region_id", "dataset_id", "region_code", "id"),
 )
 
 series_dimension = Table(

@@ -78,7 +78,7 @@ def test_a_deep_page_seeks_to_its_cursor_in_the_series_index(store):
         plan = _plan(conn, deep)
         conn.rollback()  # SET LOCAL ends with the transaction
     if store.dialect.name == "sqlite":
-        assert "ix_series_dataset_region (dataset_id=? AND region_code>?)" in plan, plan
+        assert "ix_series_dataset_region_id (dataset_id=? AND region_code>?)" in plan, plan
     else:
         lines = [line for line in plan.splitlines() if "Index Cond" in line]
         assert any("region_code" in line and ">=" in line for line in lines), plan

@@ -9,6 +9,8 @@ Create Date: 2026-12-01 18:40:00
 - ``series.dims_key`` becomes the ids of the series' dimension values (ascending, ``|``-joined)
   instead of ``slug=code`` pairs, so a renamed dimension keeps its series.
 - ``harvest_run.withdrawn``: how many cells a run found gone.
+- ``ix_series_dataset_region`` gains ``id``: a region's series in the keyset order of pages, so
+  PostgreSQL pages a one-region dataset without sorting all of its rows.
 - ``store_meta``: ``data_token``, a random token renewed with every data version, so that ETags
   and caches never take a restored store's version for the one they cached.
 """
@@ -58,6 +60,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("withdrawn", sa.Integer(), nullable=False, server_default="0")
         )
+    with op.batch_alter_table("series") as batch_op:
+        batch_op.drop_index("ix_series_dataset_region")
+        batch_op.create_index(
+            "ix_series_dataset_region_id", ["dataset_id", "region_code", "id"], unique=False
+        )
     conn = op.get_bind()
     _rekey_series(conn, by_value_ids=True)
     has_token = conn.execute(sa.text("SELECT 1 FROM store_meta WHERE key = 'data_token'")).first()
@@ -72,6 +79,11 @@ def downgrade() -> None:
     conn = op.get_bind()
     _rekey_series(conn, by_value_ids=False)
     conn.execute(sa.text("DELETE FROM store_meta WHERE key = 'data_token'"))
+    with op.batch_alter_table("series") as batch_op:
+        batch_op.drop_index("ix_series_dataset_region_id")
+        batch_op.create_index(
+            "ix_series_dataset_region", ["dataset_id", "region_code"], unique=False
+        )
     with op.batch_alter_table("harvest_run") as batch_op:
         batch_op.drop_column("withdrawn")
     for table in reversed(RETIRED):
