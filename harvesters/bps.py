@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from harvesters import bps_decode
-from harvesters.base import Harvester, Keep, ParseResult, Payload
+from harvesters.base import Harvester
 from harvesters.exceptions import ParseError, SourceConfigurationError, UpstreamError
 from harvesters.transport import (
     Deadline,
@@ -48,9 +48,10 @@ from harvesters.transport import (
 )
 from opendata.config import SETTINGS_BY_NAME
 from opendata.exceptions import CatalogError
+from opendata.model import Keep, ParseResult, Payload
 
 if TYPE_CHECKING:
-    from opendata.catalog import DatasetSpec
+    from opendata.model import DatasetSpec
     from opendata.regions import RegionIndex
 
 log = logging.getLogger(__name__)

@@ -28,15 +28,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from harvesters.base import (
-    Dimension,
-    DimensionValue,
-    Indicator,
-    ParseResult,
-    Payload,
-    Record,
-    Region,
-)
 from harvesters.bps_labels import (
     Item,
     cell_value,
@@ -53,6 +44,15 @@ from harvesters.bps_labels import (
 )
 from harvesters.exceptions import ParseError
 from opendata import columns
+from opendata.model import (
+    Dimension,
+    DimensionValue,
+    Indicator,
+    ParseResult,
+    Payload,
+    Record,
+    Region,
+)
 
 if TYPE_CHECKING:
     from opendata.regions import RegionIndex

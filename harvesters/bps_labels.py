@@ -15,15 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from harvesters.base import (
-    CONFIDENTIAL,
-    MAX_FLAG_LENGTH,
-    MISSING,
-    NOT_AVAILABLE,
-    DimensionValue,
-)
 from harvesters.exceptions import ParseError
 from opendata import periods
+from opendata.model import CONFIDENTIAL, MAX_FLAG_LENGTH, MISSING, NOT_AVAILABLE, DimensionValue
 
 TOTAL_LABELS = frozenset({"jumlah", "total", "laki-laki+perempuan", "laki-laki dan perempuan"})
 PSEUDO_TURVAR_LABELS = frozenset({"tidak ada", "tahun"})
@@ -161,7 +155,7 @@ def period_of(year: int, sub: Item) -> str:
 def cell_value(raw: Any) -> tuple[Decimal | None, str | None, str | None]:
     """Return a cell's exact value, flag and note: a number, or None and why (the flag).
 
-    BPS's symbols become the flag vocabulary of :data:`harvesters.base.FLAGS`: ``-`` (nil) is
+    BPS's symbols become the flag vocabulary of :data:`opendata.model.FLAGS`: ``-`` (nil) is
     ``M``, ``…`` or ``...`` (not available) is ``L``, ``x`` (confidential) is ``C``. Another
     short mark of the source's own (``*``, ``r``, ``e``) is kept as the flag verbatim; any other
     text (a digit in it, a space, too long for the flag) is ``L`` with the text as the note. An

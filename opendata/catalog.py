@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import yaml
 
 from opendata import columns
 from opendata.exceptions import CatalogError
+from opendata.model import DatasetSpec
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
 #: matched whole (``fullmatch``): ``$`` would also match before a trailing newline
@@ -56,30 +56,6 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 
 _CatalogLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One validated catalog entry."""
-
-    id: str
-    title: Mapping[str, str]  #: {"id": Indonesian title, "en": English title (optional)}
-    source: str
-    query: Mapping[str, Any]  #: the section named after the source, e.g. ``bps:``
-    path: Path
-    description: Mapping[str, str] = field(default_factory=dict)
-    license: str | None = None
-    attribution: str | None = None
-    frequency: str | None = None
-    tags: tuple[str, ...] = ()
-    #: dimension slug overrides, e.g. {"vervar": "jenis_korban", "turvar": "harga"}
-    dimensions: Mapping[str, str] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def snapshot_dir(self) -> Path:
-        """Where the recorded (offline) responses of this dataset live."""
-        return self.path.parent / "snapshots" / self.id
 
 
 def _texts(value: Any, key: str, where: str) -> dict[str, str]:

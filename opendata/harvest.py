@@ -22,10 +22,9 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from harvesters import get_harvester
-from harvesters.base import Payload
 from harvesters.exceptions import HarvestError, SourceConfigurationError
-from opendata.catalog import DatasetSpec
 from opendata.exceptions import LockHeld
+from opendata.model import DatasetSpec, Payload
 from opendata.regions import RegionIndex
 from opendata.store import runs, writer
 from opendata.store import schema as t

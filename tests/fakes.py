@@ -6,17 +6,10 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from harvesters.base import (
-    Dimension,
-    DimensionValue,
-    Harvester,
-    Indicator,
-    ParseResult,
-    Payload,
-    Record,
-)
+from harvesters.base import Harvester
 from harvesters.exceptions import ParseError, UpstreamError
 from opendata.catalog import parse_spec
+from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Payload, Record
 
 
 def spec(dataset_id: str = "demo", tmp_path=None, **query):

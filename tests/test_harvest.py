@@ -148,7 +148,7 @@ def test_a_reharvest_of_identical_payloads_is_recorded_without_parsing(
 
 
 def test_regions_another_harvest_added_make_the_next_run_parse_again(engine, settings):
-    from harvesters.base import Region
+    from opendata.model import Region
 
     fakes.FakeHarvester.next_result = fakes.result({("6371", "2024", "1"): "1"})
     Runner(engine, settings).run([fakes.spec("a")])

@@ -44,14 +44,14 @@ OUT = ROOT / "bench" / "out"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harvesters.base import (  # noqa: E402
+from opendata.model import (  # noqa: E402
+    DatasetSpec,  # noqa: E402
     Dimension,
     DimensionValue,
     Indicator,
     ParseResult,
     Record,
 )
-from opendata.catalog import DatasetSpec  # noqa: E402
 from opendata.regions import RegionIndex  # noqa: E402
 
 SEED = 6300

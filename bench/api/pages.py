@@ -51,8 +51,11 @@ if str(ROOT) not in sys.path:
 
 from bench.api import generate  # noqa: E402
 from bench.api.run import Server, _env, get, machine  # noqa: E402
-from harvesters.base import Dimension, DimensionValue  # noqa: E402
-from opendata.catalog import DatasetSpec  # noqa: E402
+from opendata.model import (  # noqa: E402
+    DatasetSpec,  # noqa: E402
+    Dimension,
+    DimensionValue,
+)
 from opendata.regions import RegionIndex  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

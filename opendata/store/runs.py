@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from harvesters.base import Payload
+from opendata.model import Payload
 from opendata.store import schema as t
 from opendata.store.writer import WriteCounts
 

@@ -26,8 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, String, Table, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from harvesters.base import Dimension, Indicator, ParseResult
-from opendata.catalog import DatasetSpec
+from opendata.model import DatasetSpec, Dimension, Indicator, ParseResult
 from opendata.periods import parse_period
 from opendata.regions import RegionIndex
 from opendata.store import schema as t

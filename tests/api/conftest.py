@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 import harvesters
-from harvesters.base import Region
 from opendata import create_app
+from opendata.model import Region
 from opendata.store import schema as t
 from opendata.store.runs import finish_run, start_run
 from opendata.store.writer import write_dataset

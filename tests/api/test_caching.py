@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvesters.base import Region
+from opendata.model import Region
 from opendata.store import queries
 from tests.api.conftest import CELLS, harvest
 

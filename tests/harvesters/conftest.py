@@ -11,9 +11,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from harvesters.base import Payload
 from harvesters.transport import build_response, dumps_exact, load_exact
-from opendata.catalog import DatasetSpec
+from opendata.model import DatasetSpec, Payload
 from opendata.regions import RegionIndex
 from tests.harvesters.bps_server import BPSStandIn, StandInTable
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from harvesters.base import Region
 from harvesters.bps import BPSHarvester
 from harvesters.exceptions import SourceConfigurationError, UpstreamError
+from opendata.model import Region
 from tests.harvesters.conftest import SHARED, make_spec, payload, recorded, replay_session
 
 RESPONSES = sorted((SHARED / "responses").glob("*.json")) if SHARED.is_dir() else []

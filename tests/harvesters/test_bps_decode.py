@@ -8,14 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from harvesters.base import (
-    CONFIDENTIAL,
-    FLAGS,
-    MAX_FLAG_LENGTH,
-    MISSING,
-    NOT_AVAILABLE,
-    Region,
-)
 from harvesters.bps import BPSHarvester
 from harvesters.bps_decode import WIB
 from harvesters.bps_labels import (
@@ -28,6 +20,7 @@ from harvesters.bps_labels import (
     slugify,
 )
 from harvesters.exceptions import ParseError
+from opendata.model import CONFIDENTIAL, FLAGS, MAX_FLAG_LENGTH, MISSING, NOT_AVAILABLE, Region
 from opendata.store import schema as t
 from tests.harvesters.conftest import FIXTURES, load_exact, make_spec, payload
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from harvesters.base import Dimension, DimensionValue, Indicator, ParseResult, Record
+from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Record
 from opendata.store import queries
 from opendata.store import schema as t
 from opendata.store.runs import start_run

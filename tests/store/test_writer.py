@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from harvesters.base import ParseResult, Record, Region
+from opendata.model import ParseResult, Record, Region
 from opendata.store import queries
 from opendata.store import schema as t
 from opendata.store.runs import start_run
