@@ -208,6 +208,11 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "HTTP_USER_AGENT",
+        "Mozilla/5.0 (compatible; opendata-kalsel/0.1; open statistics harvester)",
+        "User-Agent sent to sources other than BPS (spreadsheet and portal URLs).",
+    ),
+    Setting(
         "HARVEST_DATASET_TIMEOUT",
         900.0,
         "Seconds one dataset's fetch may take in all (requests, retries, waits); then that "

@@ -1,0 +1,259 @@
+"""Spreadsheet files as grids of cells: CSV and XLSX, told apart by their bytes.
+
+- **What a file is** comes from its first bytes, never its name: BPS and regional sites serve
+  HTML pages (Excel's "Save as Web Page", a portal's error page) under ``.xls`` names. XLSX is a
+  ZIP holding ``xl/workbook.xml``; legacy ``.xls`` (an OLE2 compound file) and ODS are refused
+  with a message saying to save the file as XLSX or CSV; HTML and PDF are refused saying what
+  they are; anything else is read as CSV text.
+- **CSV**: UTF-8 with or without a byte order mark unless ``encoding`` says otherwise; the
+  delimiter is ``,``, ``;`` or TAB, the one that splits the first lines into the same number of
+  fields (said in the run log) unless ``delimiter`` says it.
+- **XLSX**: openpyxl in read-only mode, which streams rows (memory stays flat however long the
+  sheet) but does not expose merged cells. A merge spreads its top-left cell over its range: we
+  read the ``<mergeCell ref=...>`` elements of the sheet's XML ourselves, with a byte scan of the
+  sheet part (they follow the rows), and fill merged cells as rows stream by. Formulas are read
+  as their cached values. openpyxl is imported here only when a workbook is read: the web app
+  never loads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+from xml.etree import ElementTree
+
+from harvesters.exceptions import ParseError
+from harvesters.table import EMPTY, Cell, Grid, SheetGrid, column_index
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "TAB"}
+SNIFF_LINES = 50
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+SAVE_AS = "open it in a spreadsheet program and save it as XLSX or CSV"
+
+
+def kind_of(body: bytes, where: str) -> str:
+    """``xlsx`` or ``csv``; raise ParseError saying what the file is when it is neither."""
+    if body.startswith(_OLE2):
+        raise ParseError(
+            f"{where} is a legacy Excel 97-2003 workbook (.xls), which is not read: {SAVE_AS}"
+        )
+    if body.startswith(_ZIP):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
+        except zipfile.BadZipFile as exc:
+            raise ParseError(f"{where} is a damaged ZIP file ({exc}), not a workbook") from None
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if "content.xml" in names:
+            raise ParseError(f"{where} is an OpenDocument spreadsheet (.ods): {SAVE_AS}")
+        raise ParseError(f"{where} is a ZIP archive but no XLSX workbook (no xl/workbook.xml)")
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"%pdf"):
+        raise ParseError(f"{where} is a PDF document, not a table: ask for the CSV or XLSX file")
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<table", b"<body")):
+        frameset = b"frameset" in body[:20000].lower() or b"_files/sheet" in body.lower()
+        what = (
+            "an Excel workbook saved as a web page, whose data lives in other files it links"
+            if frameset
+            else "an HTML page (a web page or a portal's error page)"
+        )
+        raise ParseError(
+            f"{where} is {what}, not a spreadsheet, although it may be named .xls: "
+            f"download the data as XLSX or CSV"
+        )
+    return "csv"
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def csv_grid(
+    body: bytes, where: str, delimiter: str | None, encoding: str | None
+) -> tuple[Grid, list[str]]:
+    """A CSV file's grid, and what the run log should say of how it was read."""
+    text = _decode(body, where, encoding)
+    messages = []
+    if delimiter is None:
+        delimiter = sniff_delimiter(text)
+        messages.append(
+            f"{where}: delimiter {DELIMITERS[delimiter]} ({delimiter!r}) detected; set "
+            "spreadsheet.delimiter to override"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = ([Cell(value) for value in row] for row in reader)
+    return Grid(_csv_rows(rows, where), where), messages
+
+
+def _csv_rows(rows: Iterator[list[Cell]], where: str) -> Iterator[list[Cell]]:
+    try:
+        yield from rows
+    except csv.Error as exc:
+        raise ParseError(f"{where}: not a readable CSV file: {exc}") from None
+
+
+def _decode(body: bytes, where: str, encoding: str | None) -> str:
+    if encoding is None:
+        try:
+            return body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"{where} is not UTF-8 (byte {body[exc.start]:#04x} at offset {exc.start}): "
+                "declare its encoding as spreadsheet.encoding (e.g. cp1252 or latin-1)"
+            ) from None
+    try:
+        text = body.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ParseError(f"{where} cannot be read as {encoding}: {exc}") from None
+    return text.removeprefix("\ufeff")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among ``,``, ``;`` and TAB that splits the first lines most evenly."""
+    lines = [line for line in text.splitlines()[: SNIFF_LINES * 2] if line.strip()][:SNIFF_LINES]
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        common = max(set(counts), key=lambda n: (counts.count(n), n))
+        if common < 2:
+            continue
+        score = (counts.count(common) / len(counts), common)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+
+def xlsx_grid(body: bytes, where: str, sheet: str | None) -> tuple[Grid, list[str]]:
+    """An XLSX sheet's grid (streamed); the first sheet unless ``sheet`` names one."""
+    import openpyxl  # only where harvesting happens: the web app never loads it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise ParseError(f"{where} is not a readable XLSX workbook: {exc}") from None
+    names = workbook.sheetnames
+    if sheet is None:
+        title = names[0]
+    elif sheet in names:
+        title = sheet
+    else:
+        workbook.close()
+        raise ParseError(
+            f"{where} has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))}"
+        )
+    worksheet = workbook[title]
+    worksheet.reset_dimensions()  # a stale <dimension> would cut the rows short
+    merges = merged_ranges(body, title, where)
+    rows = _sheet_rows(workbook, worksheet, merges)
+    return SheetGrid(rows, f"{where}, sheet {title!r}"), []
+
+
+def _sheet_rows(workbook: Any, worksheet: Any, merges) -> Iterator[list[Cell]]:
+    pending = sorted(merges)  # (first row, first column, last row, last column), 0-based cols
+    active: list[tuple[int, int, int, int, Cell]] = []
+    expected = 1
+    try:
+        for raw in worksheet.iter_rows():
+            number = _row_number(raw, expected)
+            while expected < number:  # read-only mode skips rows that hold nothing
+                yield _merged(expected, [], pending, active)
+                expected += 1
+            row = [_cell(c) for c in raw]
+            yield _merged(number, row, pending, active)
+            expected = number + 1
+    finally:
+        workbook.close()
+
+
+def _row_number(raw: Sequence[Any], expected: int) -> int:
+    for cell in raw:
+        row = getattr(cell, "row", None)
+        if row is not None:
+            return row
+    return expected
+
+
+def _cell(cell: Any) -> Cell:
+    value = cell.value
+    if value is None:
+        return EMPTY
+    if isinstance(value, str):
+        return Cell(value)
+    return Cell(value, cell.number_format)
+
+
+def _merged(number: int, row: list[Cell], pending: list, active: list) -> list[Cell]:
+    """Spread each merge's top-left cell over its range as rows stream by."""
+    while pending and pending[0][0] == number:
+        first_row, first_col, last_row, last_col = pending.pop(0)
+        top = row[first_col] if first_col < len(row) else EMPTY
+        active.append((first_row, first_col, last_row, last_col, top))
+    if not active:
+        return row
+    for first_row, first_col, last_row, last_col, top in active:
+        if first_row <= number <= last_row:
+            if len(row) <= last_col:
+                row.extend([EMPTY] * (last_col + 1 - len(row)))
+            for col in range(first_col, last_col + 1):
+                row[col] = top
+    active[:] = [item for item in active if item[2] > number]
+    return row
+
+
+def merged_ranges(body: bytes, title: str, where: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a sheet: (first row, first column, last row, last column)."""
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    part = _sheet_part(archive, title)
+    if part is None:
+        return []
+    ranges = []
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            data = tail + chunk
+            end = 0
+            for match in _MERGE.finditer(data):
+                first_col, first_row, last_col, last_row = match.groups()
+                last_col, last_row = last_col or first_col, last_row or first_row
+                ranges.append(
+                    (
+                        int(first_row),
+                        column_index(first_col.decode()),
+                        int(last_row),
+                        column_index(last_col.decode()),
+                    )
+                )
+                end = match.end()
+            tail = data[max(end, len(data) - 512) :]  # an element cut by the chunk's end
+    return sorted(set(ranges))
+
+
+def _sheet_part(archive: zipfile.ZipFile, title: str) -> str | None:
+    """The ZIP path of the sheet called ``title`` (from the workbook and its relationships)."""
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG}Relationship")}
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        if sheet.get("name") == title:
+            target = targets.get(sheet.get(f"{_NS_REL}id"), "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return posixpath.normpath(posixpath.join("xl", target))
+    return None

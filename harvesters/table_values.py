@@ -1,0 +1,230 @@
+"""Reading a table's cells exactly: numbers as published, footnote marks, missing markers.
+
+Pure functions of one cell. Rules (see docs/harvesters.md, "Numbers, exactly"):
+
+- A number written as text follows the table's ``decimal`` mark: with ``","`` ``1.234,56`` is
+  1234.56, with ``"."`` ``1,234.56`` is. Undeclared, only what cannot be misread is read:
+  ``391.98`` and ``1.234.567`` are, ``1.234`` (a thousand, or one and a bit?) fails naming the
+  cell, and so does a table that writes ``1,5`` in one cell and ``2.5`` in another.
+- A spreadsheet's numeric cell is what the sheet shows: integers stay integers, a number format
+  that fixes decimals (``0.00``) keeps them (7.1 shown as ``7.10`` is ``7.10``), a percent format
+  shows the value times 100. Floats become decimals through their shortest text (``repr``),
+  never their binary expansion.
+- A footnote mark glued to a value (``4,85*``, ``12.3 r)``) becomes the observation's flag
+  (``*``, ``r``) and, where the catalog's ``marks`` says what it stands for, its note.
+- A missing marker (``-``, ``…``) gives no value and the marker's flag; an empty cell gives no
+  observation at all. Text that is no number (``WTP``, a range ``6,0-6,9``) is kept as the note
+  with the flag ``L``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from harvesters.exceptions import ParseError
+from opendata.model import NOT_AVAILABLE
+
+#: what a value cell gives: (value, flag, note), or None for an empty cell (no observation)
+Reading = tuple[Decimal | None, str | None, str | None] | None
+
+_SPACES = "\u00a0\u202f\u2009 "
+_MINUS = "-\u2212"
+#: looks like a number: digits with separators, nothing else (these must read, or fail)
+_NUMBERISH = re.compile(rf"[+{_MINUS}]?[\d.,{_SPACES}]*\d[\d.,{_SPACES}]*")
+_PLAIN = re.compile(r"\d+")
+_EXPONENT = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
+_GROUPS = {
+    ",": re.compile(rf"[1-9]\d{{0,2}}(?:[.{_SPACES}]\d{{3}})+(?:,\d+)?|\d+(?:,\d+)?"),
+    ".": re.compile(rf"[1-9]\d{{0,2}}(?:[,{_SPACES}]\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?"),
+}
+#: a footnote mark after a value: ``*``, ``**)``, ``r)``, ``(r)``
+_MARK = re.compile(r"(?P<number>.*?\d)\s*(?P<mark>\*+\)?|\(\*+\)|\(?[a-zA-Z]{1,2}\))")
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+
+
+def text_of(value: object) -> str:
+    """A cell as text for names, labels and codes: ``6371.0`` is ``6371``, spacing collapsed."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def plain(number: Decimal) -> Decimal:
+    """``number`` without an exponent (``1E+3`` is ``1000``), its decimals kept."""
+    if number.as_tuple().exponent > 0:  # type: ignore[operator]
+        return number.quantize(Decimal(1))
+    return number
+
+
+@lru_cache(maxsize=256)
+def format_decimals(number_format: str | None) -> tuple[int, int, bool] | None:
+    """(fewest, most) decimals a number format shows, and whether it is a percent; None: any.
+
+    ``0.00`` -> (2, 2), ``#,##0`` -> (0, 0), ``0.0#`` -> (1, 2), ``0.00%`` -> (2, 2, percent);
+    ``General``, text (``@``) and scientific formats fix nothing.
+    """
+    if not number_format:
+        return None
+    section = _FORMAT_NOISE.sub("", number_format.split(";")[0])
+    if section.lower() in ("general", "@", "") or "e+" in section.lower() or "0" not in section:
+        return None
+    percent = "%" in section
+    _, dot, decimals = section.partition(".")
+    if not dot:
+        return 0, 0, percent
+    shown = re.match(r"[0#?]*", decimals).group(0)  # type: ignore[union-attr]
+    return shown.count("0"), len(shown), percent
+
+
+def number_of_cell(value: int | float | Decimal, number_format: str | None) -> Decimal:
+    """A spreadsheet's numeric cell as the sheet shows it (see the module doc)."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        number = Decimal(repr(value))
+    shown = format_decimals(number_format)
+    if shown is None:
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return Decimal(int(value))
+        return plain(number)
+    fewest, most, percent = shown
+    if percent:
+        number = number.scaleb(2)
+    number = number.quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    while most > fewest and number.as_tuple().digits[-1:] == (0,):
+        most -= 1
+        number = number.quantize(Decimal(1).scaleb(-most))
+    return number
+
+
+def parse_number(text: str, decimal: str | None) -> tuple[Decimal, str | None] | None:
+    """A number written as text, and the decimal mark that decided it; None if it is no number.
+
+    Raises ValueError (saying why) for text that looks like a number but cannot be read
+    exactly under ``decimal`` (None: undeclared).
+    """
+    if not _NUMBERISH.fullmatch(text):
+        if _EXPONENT.fullmatch(text.lstrip("+-")) and decimal != ",":
+            return Decimal(text.replace("\u2212", "-")), None
+        return None
+    sign = ""
+    if text[0] in "+" + _MINUS:
+        sign, text = ("-" if text[0] in _MINUS else ""), text[1:].strip(_SPACES)
+    if _PLAIN.fullmatch(text):
+        return Decimal(sign + text), None
+    marks = (decimal,) if decimal else (",", ".")
+    readings = {mark: _read(text, mark) for mark in marks}
+    found = {mark: number for mark, number in readings.items() if number is not None}
+    if not found:
+        raise ValueError(
+            f"{text!r} is not a number written with {decimal!r} as the decimal mark"
+            if decimal
+            else f"{text!r} is not a number"
+        )
+    if len(set(found.values())) > 1:
+        raise ValueError(
+            f"{text!r} is ambiguous: {found[',']} if ',' is the decimal mark, {found['.']} if "
+            "'.' is; declare table.decimal"
+        )
+    mark, number = next(iter(found.items()))
+    # one reading only: the text shows the table's convention (``1.234.567`` says ",")
+    decided = mark if len(found) == 1 and not decimal else None
+    return Decimal(sign + str(number)), decided
+
+
+def _read(text: str, mark: str) -> Decimal | None:
+    if not _GROUPS[mark].fullmatch(text):
+        return None
+    group = "." if mark == "," else ","
+    digits = text.replace(group, "")
+    for space in _SPACES:
+        digits = digits.replace(space, "")
+    return Decimal(digits.replace(",", "."))
+
+
+class ValueReader:
+    """Reads the value cells of one table, remembering what the undeclared decimal mark is."""
+
+    def __init__(
+        self,
+        decimal: str | None,
+        missing: Mapping[str, str],
+        marks: Mapping[str, str],
+    ):
+        self.decimal = decimal
+        self.missing = missing
+        self.marks = marks
+        self.empty_allowed = "" in missing
+        self._numeric_markers = {m for m in missing if m and _NUMBERISH.fullmatch(m)}
+        self._seen_mark: tuple[str, str] | None = None  #: (mark, the cell that showed it)
+        self.texts = 0  #: cells of text that is no number (kept as notes)
+        self.first_text: str | None = None
+
+    def read(self, value: object, number_format: str | None, name: Callable[[], str]) -> Reading:
+        """Read one value cell; ``name()`` names it in an error."""
+        if value is None or (isinstance(value, str) and not value.strip(_SPACES + "\t\r\n")):
+            if self.empty_allowed:
+                return None
+            raise ParseError(
+                f"{name()} is empty; a value cell must hold a number or a marker of table.missing "
+                '(add "" to table.missing to read empty cells as no observation)'
+            )
+        if isinstance(value, bool) or isinstance(value, date | datetime | time):
+            raise ParseError(f"{name()} holds {text_of(value)!r}, not a number")
+        if isinstance(value, int | float | Decimal):
+            number = number_of_cell(value, number_format)
+            if self._numeric_markers:
+                flag = self.missing.get(str(number))
+                if flag is not None:
+                    return None, flag or None, None
+            return number, None, None
+        return self._text(" ".join(str(value).split()), name)
+
+    def _text(self, text: str, name: Callable[[], str]) -> Reading:
+        flag = self.missing.get(text.casefold())
+        if flag is not None:
+            return (None, flag, None) if flag else None
+        mark = None
+        split = _MARK.fullmatch(text)
+        if split:
+            text, mark = split.group("number").strip(), split.group("mark").strip("()")
+        try:
+            number = parse_number(text, self.decimal)
+        except ValueError as exc:
+            raise ParseError(f"{name()}: {exc}") from None
+        if number is None:
+            self.texts += 1
+            if self.first_text is None:
+                self.first_text = name()
+            full = text if mark is None else split.group(0)  # type: ignore[union-attr]
+            return None, NOT_AVAILABLE, full
+        value, decided = number
+        if decided:
+            self._check_mark(decided, name)
+        return value, mark, self.marks.get(mark) if mark else None
+
+    def _check_mark(self, mark: str, name: Callable[[], str]) -> None:
+        if self._seen_mark is None:
+            self._seen_mark = (mark, name())
+        elif self._seen_mark[0] != mark:
+            first, where = self._seen_mark
+            raise ParseError(
+                f"{name()} writes {mark!r} as its decimal mark, but {where} writes {first!r}: "
+                "declare table.decimal"
+            )
