@@ -64,6 +64,7 @@ KNOWN_MARKERS = {
     "x": CONFIDENTIAL,
     "": "",
 }
+DASHES = ("\u2013", "\u2014")
 DEFAULT_MISSING = ("-", "\u2026", "...", "x", "")
 DEFAULT_TOTALS = ("Jumlah", "Total", "Jumlah Total")
 TOTAL_CODE = "_T"
@@ -133,7 +134,9 @@ class TableSpec:
     decimal: str | None = None
     #: normalized marker -> flag ("" for an empty cell: no observation)
     missing: Mapping[str, str] = field(
-        default_factory=lambda: {normalize(m): KNOWN_MARKERS[m] for m in DEFAULT_MISSING}
+        default_factory=lambda: _with_dashes(
+            {normalize(m): KNOWN_MARKERS[m] for m in DEFAULT_MISSING}
+        )
     )
     marks: Mapping[str, str] = field(default_factory=dict)  #: footnote mark -> note
 
@@ -379,7 +382,15 @@ def _missing(raw: Any, where: str) -> dict[str, str]:
             pairs.append((text, flag if flag is not None else _flag(text, f"{where}[{i}]")))
     else:
         raise CatalogError(f"{where} must be a list of markers, or a mapping marker -> flag")
-    return {normalize(marker): flag for marker, flag in pairs}
+    return _with_dashes({normalize(marker): flag for marker, flag in pairs})
+
+
+def _with_dashes(markers: dict[str, str]) -> dict[str, str]:
+    """A hyphen marker stands for the en and em dashes a word processor makes of it too."""
+    if "-" in markers:
+        for dash in DASHES:
+            markers.setdefault(dash, markers["-"])
+    return markers
 
 
 def _marks(raw: Any, where: str) -> dict[str, str]:

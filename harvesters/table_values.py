@@ -158,6 +158,18 @@ def _read(text: str, mark: str) -> Decimal | None:
     return Decimal(digits.replace(",", "."))
 
 
+def _numeric_markers(missing: Mapping[str, str], decimal: str | None) -> dict[Decimal, str]:
+    found = {}
+    for marker, flag in missing.items():
+        try:
+            number = parse_number(marker, decimal) if marker and flag else None
+        except ValueError:
+            number = None
+        if number is not None:
+            found[number[0]] = flag
+    return found
+
+
 class ValueReader:
     """Reads the value cells of one table, remembering what the undeclared decimal mark is."""
 
@@ -171,7 +183,8 @@ class ValueReader:
         self.missing = missing
         self.marks = marks
         self.empty_allowed = "" in missing
-        self._numeric_markers = {m for m in missing if m and _NUMBERISH.fullmatch(m)}
+        #: markers that are numbers (``0``, ``0,00``) match numeric cells of that value too
+        self._numeric_markers = _numeric_markers(missing, decimal)
         self._seen_mark: tuple[str, str] | None = None  #: (mark, the cell that showed it)
         self.texts = 0  #: cells of text that is no number (kept as notes)
         self.first_text: str | None = None
@@ -190,9 +203,9 @@ class ValueReader:
         if isinstance(value, int | float | Decimal):
             number = number_of_cell(value, number_format)
             if self._numeric_markers:
-                flag = self.missing.get(str(number))
+                flag = self._numeric_markers.get(number)
                 if flag is not None:
-                    return None, flag or None, None
+                    return None, flag, None
             return number, None, None
         return self._text(" ".join(str(value).split()), name)
 
