@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -311,3 +312,46 @@ def test_offline_a_url_reads_the_snapshot_folder(tmp_path, regions):
     assert rows_of(harvest(spec, regions, offline=True)) == [
         ("6305", "2024", (), Decimal(2), None, None)
     ]
+
+
+def test_a_stale_dimension_record_does_not_cut_the_rows_short(tmp_path, regions):
+    """Some writers leave ``<dimension ref="A1"/>``; read-only mode would trust it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Wilayah", "2024"])
+    book.active.append(["Tapin", 1])
+    book.active.append(["Tanah Laut", 2])
+    book.save(tmp_path / "good.xlsx")
+    source = zipfile.ZipFile(tmp_path / "good.xlsx")
+    with zipfile.ZipFile(tmp_path / "stale.xlsx", "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body, count = re.subn(
+                    rb'<dimension ref="A1:B3"\s*/>', b'<dimension ref="A1"/>', body
+                )
+                assert count == 1
+            target.writestr(item, body)
+    source.close()
+    result = harvest(make_spec(tmp_path, {"path": "stale.xlsx"}, SIMPLE), regions)
+    assert [(r.region, r.value) for r in result.records] == [("6305", 1), ("6301", 2)]
+
+
+def test_the_harvester_modules_load_no_spreadsheet_library_store_or_web_app():
+    """The catalog loader imports harvester modules: openpyxl must wait until a harvest."""
+    import subprocess
+    import sys
+
+    code = "import sys, harvesters.spreadsheet; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    forbidden = (
+        "openpyxl",
+        "pandas",
+        "flask",
+        "opendata.store",
+        "opendata.catalog",
+        "opendata.api",
+    )
+    assert not sorted(m for m in loaded for f in forbidden if m == f or m.startswith(f + "."))
