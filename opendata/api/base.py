@@ -125,7 +125,10 @@ class Blueprint(flask_smorest.Blueprint):
         @wraps(func)
         def wrapper(*args, **kwargs):
             version = data_version()
-            key = f"{last_finished_run()} {request.url}" if runs else request.url
+            # The path and query, with the mount path a configured proxy gave: never the Host
+            # or scheme, which change no body (links are relative or OPENDATA_PUBLIC_URL's).
+            url = request.script_root + request.full_path
+            key = f"{last_finished_run()} {url}" if runs else url
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail
