@@ -103,6 +103,7 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         # flask-smorest builds each operation's doc with these callbacks, arguments first.
         self._prepare_doc_cbks.append(self._prepare_schema_parameters_doc)
+        self._prepare_doc_cbks.append(self._prepare_limits_doc)
 
     @staticmethod
     def _prepare_schema_parameters_doc(doc: dict, _doc_info: dict, **_kwargs) -> dict:
@@ -111,6 +112,15 @@ class Blueprint(flask_smorest.Blueprint):
         for parameter in list(parameters):
             schema = parameter.get("schema") if isinstance(parameter, Mapping) else None
             parameters.extend(deepcopy(list(getattr(schema, "openapi_parameters", ()))))
+        return doc
+
+    @staticmethod
+    def _prepare_limits_doc(doc: dict, _doc_info: dict, **_kwargs) -> dict:
+        """Document the request limits every operation answers (``opendata/api/limits.py``)."""
+        responses = doc.setdefault("responses", {})
+        responses.setdefault("414", "REQUEST_URI_TOO_LONG")
+        if doc.get("parameters"):
+            responses.setdefault("400", "BAD_REQUEST")
         return doc
 
     def versioned(self, func=None, *, keep: bool = True, runs: bool = False):
