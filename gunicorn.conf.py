@@ -11,7 +11,9 @@
   a 2,000-code ``region=`` is 10 KB: so no cap here; the proxy in front bounds the line (nginx:
   ``large_client_header_buffers``, see docs/api.md "Serving"). Never expose gunicorn directly.
 
-``PORT`` (8000), ``WEB_CONCURRENCY`` (workers: 2 per CPU + 1) and ``GUNICORN_THREADS`` (4) tune it.
+``HOST`` (127.0.0.1: the proxy in front reaches it there; ``HOST=0.0.0.0`` for a container
+whose proxy is outside), ``PORT`` (8000), ``WEB_CONCURRENCY`` (workers: 2 per CPU + 1) and
+``GUNICORN_THREADS`` (4) tune it.
 Each worker keeps its own cache of hot responses (``OPENDATA_CACHE_MB``).
 """
 
@@ -25,7 +27,7 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)

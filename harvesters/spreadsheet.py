@@ -41,6 +41,7 @@ from harvesters.table_spec import TableSpec
 from harvesters.transport import Deadline, SystemClock
 from opendata.exceptions import CatalogError
 from opendata.model import Keep, ParseResult, Payload
+from opendata.region_names import rules_version
 
 if TYPE_CHECKING:
     from opendata.model import DatasetSpec
@@ -137,7 +138,9 @@ class SpreadsheetHarvester(Harvester):
 
     id: ClassVar[str] = "spreadsheet"
     title: ClassVar[str] = "Spreadsheets (CSV, XLSX)"
-    version: ClassVar[str] = "1"  # bump when the same files would parse differently
+    #: bump the first part when the same files would parse differently; the second part moves
+    #: with the rules of matching region names (a re-harvest of the same file is then re-parsed)
+    version: ClassVar[str] = f"1+names.{rules_version()}"
 
     def __init__(
         self,

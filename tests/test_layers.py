@@ -23,6 +23,7 @@ def _imported(module: str) -> set[str]:
         ("opendata.store.queries", ("harvesters", "flask")),
         ("harvesters.bps", ("opendata.store", "opendata.catalog", "opendata.api", "flask")),
         ("opendata.catalog", ("harvesters", "opendata.store")),
+        ("opendata.region_names", ("harvesters", "opendata.store", "flask", "openpyxl")),
         ("opendata.api", ("harvesters", "requests")),
     ],
 )

@@ -34,6 +34,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,7 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from opendata.model import (  # noqa: E402
-    DatasetSpec,  # noqa: E402
+    DatasetSpec,
     Dimension,
     DimensionValue,
     Indicator,
@@ -235,22 +236,21 @@ def store_path() -> Path:
     return OUT / f"api-store-{digest()}.sqlite3"
 
 
-def _write(path: Path) -> int:
-    """Migrate a fresh store at ``path`` and write every synthetic dataset through the writer."""
+def write_shapes(url: str, shapes: Iterable, rng: random.Random, batch: str) -> int:
+    """Migrate the store at ``url`` and write each shape's dataset through the real writer (with
+    ``start_run``/``finish_run``, as a harvest does); return the observations written."""
     from sqlalchemy import select
 
     from opendata.store import make_engine, runs, schema
     from opendata.store import writer as w
 
-    url = f"sqlite:///{path}"
     env = {**os.environ, "OPENDATA_DATABASE_URL": url, "OPENDATA_LOG_LEVEL": "WARNING"}
     opendata = str(Path(sys.executable).with_name("opendata"))
     subprocess.run([opendata, "db", "upgrade"], env=env, check=True, capture_output=True)
     engine = make_engine(url)
-    rng = random.Random(SEED)
     total = 0
     try:
-        for shape in shapes(rng):
+        for shape in shapes:
             spec = DatasetSpec(
                 id=shape.id,
                 title={"id": shape.title, "en": f"Synthetic: {shape.id}"},
@@ -264,13 +264,20 @@ def _write(path: Path) -> int:
             )
             result = parse_result(shape, rng)
             with engine.begin() as conn:
-                run_id = runs.start_run(conn, "bench-api", spec.id, offline=True)
+                run_id = runs.start_run(conn, batch, spec.id, offline=True)
                 known = set(conn.execute(select(schema.region.c.code)).scalars())
                 counts = w.write_dataset(conn, spec, "Badan Pusat Statistik", result, run_id, known)
                 runs.finish_run(conn, run_id, "ok", counts)
             total += counts.added
     finally:
         engine.dispose()
+    return total
+
+
+def _write(path: Path) -> int:
+    """Write every synthetic dataset into a fresh store at ``path``."""
+    rng = random.Random(SEED)
+    total = write_shapes(f"sqlite:///{path}", shapes(rng), rng, "bench-api")
     with sqlite3.connect(path) as conn:  # fold the WAL in: the cached file stands alone
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return total

@@ -52,7 +52,6 @@ if str(ROOT) not in sys.path:
 from bench.api import generate  # noqa: E402
 from bench.api.run import Server, _env, get, machine  # noqa: E402
 from opendata.model import (  # noqa: E402
-    DatasetSpec,  # noqa: E402
     Dimension,
     DimensionValue,
 )
@@ -96,37 +95,7 @@ def shapes() -> list[generate.Shape]:
 
 def fill(url: str) -> int:
     """Migrate the store at ``url`` and write the datasets through the real writer."""
-    from sqlalchemy import select
-
-    from opendata.store import make_engine, runs, schema
-    from opendata.store import writer as w
-
-    env = {**_env(), "OPENDATA_DATABASE_URL": url, "OPENDATA_LOG_LEVEL": "WARNING"}
-    opendata = str(Path(sys.executable).with_name("opendata"))
-    subprocess.run([opendata, "db", "upgrade"], env=env, check=True, capture_output=True)
-    engine = make_engine(url)
-    rng = random.Random(SEED)
-    total = 0
-    try:
-        for shape in shapes():
-            spec = DatasetSpec(
-                id=shape.id,
-                title={"id": shape.title},
-                source="bps",
-                query={"domain": "6300", "var": shape.id},
-                path=Path(__file__),
-                frequency=shape.frequency,
-            )
-            result = generate.parse_result(shape, rng)
-            with engine.begin() as conn:
-                run_id = runs.start_run(conn, "bench-pages", spec.id, offline=True)
-                known = set(conn.execute(select(schema.region.c.code)).scalars())
-                counts = w.write_dataset(conn, spec, "Badan Pusat Statistik", result, run_id, known)
-                runs.finish_run(conn, run_id, "ok", counts)
-            total += counts.added
-    finally:
-        engine.dispose()
-    return total
+    return generate.write_shapes(url, shapes(), random.Random(SEED), "bench-pages")
 
 
 def sqlite_store() -> str:

@@ -103,6 +103,7 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         # flask-smorest builds each operation's doc with these callbacks, arguments first.
         self._prepare_doc_cbks.append(self._prepare_schema_parameters_doc)
+        self._prepare_doc_cbks.append(self._prepare_limits_doc)
 
     @staticmethod
     def _prepare_schema_parameters_doc(doc: dict, _doc_info: dict, **_kwargs) -> dict:
@@ -111,6 +112,15 @@ class Blueprint(flask_smorest.Blueprint):
         for parameter in list(parameters):
             schema = parameter.get("schema") if isinstance(parameter, Mapping) else None
             parameters.extend(deepcopy(list(getattr(schema, "openapi_parameters", ()))))
+        return doc
+
+    @staticmethod
+    def _prepare_limits_doc(doc: dict, _doc_info: dict, **_kwargs) -> dict:
+        """Document the request limits every operation answers (``opendata/api/limits.py``)."""
+        responses = doc.setdefault("responses", {})
+        responses.setdefault("414", "REQUEST_URI_TOO_LONG")
+        if doc.get("parameters"):
+            responses.setdefault("400", "BAD_REQUEST")
         return doc
 
     def versioned(self, func=None, *, keep: bool = True, runs: bool = False):
@@ -125,7 +135,10 @@ class Blueprint(flask_smorest.Blueprint):
         @wraps(func)
         def wrapper(*args, **kwargs):
             version = data_version()
-            key = f"{last_finished_run()} {request.url}" if runs else request.url
+            # The path and query, with the mount path a configured proxy gave: never the Host
+            # or scheme, which change no body (links are relative or OPENDATA_PUBLIC_URL's).
+            url = request.script_root + request.full_path
+            key = f"{last_finished_run()} {url}" if runs else url
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail

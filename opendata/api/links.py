@@ -10,16 +10,25 @@ carry the proxy's ``X-Forwarded-Prefix`` (``/stats/api/v1/...``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request, url_for
 
 from opendata.api.context import state
 
+#: a mount path a proxy may announce: segments of plain characters (never ``//host``)
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
+
 
 def link(endpoint: str, query: str = "", **values: Any) -> str:
     """The link to ``endpoint`` with these path ``values`` and an encoded ``query``, if any."""
     path = url_for(endpoint, **values)  # relative, with the request's root (script_root)
+    root = request.script_root
+    if root and not _PREFIX.fullmatch(root):
+        # A forwarded prefix that is no plain path (``//evil.example``) would turn every link
+        # into one to another host: links are then served from the root.
+        path = path.removeprefix(root)
     public = state().settings.PUBLIC_URL
     if public:
         path = public + path.removeprefix(request.script_root)

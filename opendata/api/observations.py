@@ -168,7 +168,13 @@ class ObservationSchema(ma.Schema):
     )
     unit = ma.fields.String(required=True, allow_none=True)
     flag = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "The source's status flag."}
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Why `value` is null, or the source's mark on it: `M` missing (nil), "
+            "`L` not available, `C` confidential, or the source's own short mark (`*`, `r`, "
+            "`e`); null for a plain figure. See `docs/api.md`, Flags."
+        },
     )
     note = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "The source's note."}

@@ -152,11 +152,15 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
 
 
 def dataset_regions(conn: Connection, dataset_id: str) -> frozenset[str]:
-    """The BPS codes of the regions that have at least one observation in the dataset."""
+    """The BPS codes of the regions that have at least one served observation in the dataset."""
     s, o = t.series, t.observation
-    has_observations = select(o.c.id).where(o.c.series_id == s.c.id).exists()
+    has_observations = (
+        select(o.c.id).where(o.c.series_id == s.c.id, o.c.withdrawn_run_id.is_(None)).exists()
+    )
     rows = conn.execute(
-        select(s.c.region_code).distinct().where(s.c.dataset_id == dataset_id, has_observations)
+        select(s.c.region_code)
+        .distinct()
+        .where(s.c.dataset_id == dataset_id, s.c.retired_run_id.is_(None), has_observations)
     )
     return frozenset(rows.scalars())
 

@@ -199,10 +199,20 @@ def _write_dataset_row(conn, spec: DatasetSpec, source: tuple[str, str | None], 
     return source_changed or changed
 
 
-def _retire(conn, table: Table, ids: Iterable[int], run_id: int) -> None:
-    ids = list(ids)
-    if ids:
-        conn.execute(update(table).where(table.c.id.in_(ids)).values(retired_run_id=run_id))
+def _retire_others(conn, table: Table, scope, kept: Iterable[int], run_id: int, *columns):
+    """Retire the rows of ``scope`` still served but not ``kept``; return them with ``columns``."""
+    gone = conn.execute(
+        select(table.c.id, *columns).where(
+            scope, table.c.retired_run_id.is_(None), table.c.id.not_in(list(kept))
+        )
+    ).all()
+    if gone:
+        conn.execute(
+            update(table)
+            .where(table.c.id.in_([row.id for row in gone]))
+            .values(retired_run_id=run_id)
+        )
+    return gone
 
 
 def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator], run_id, messages):
@@ -229,50 +239,55 @@ def _write_indicators(conn, dataset_id: str, indicators: Iterable[Indicator], ru
         )
         changed = changed or row_changed
     i = t.indicator
-    gone = conn.execute(
-        select(i.c.id, i.c.code).where(
-            i.c.dataset_id == dataset_id, i.c.retired_run_id.is_(None), i.c.id.not_in(ids.values())
-        )
-    ).all()
-    _retire(conn, i, (row.id for row in gone), run_id)
+    gone = _retire_others(conn, i, i.c.dataset_id == dataset_id, ids.values(), run_id, i.c.code)
     messages.extend(f"indicator {row.code} is no longer published: retired" for row in gone)
     return ids, changed or bool(gone)
 
 
-def _existing_dimensions(conn, dataset_id: str) -> list[tuple[Any, frozenset[str]]]:
-    """The dataset's dimension rows, each with the codes of its values not retired."""
+def _values_key(values: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """What a dimension's values are, for telling a rename: codes with their labels, as text."""
+    return frozenset((code, " ".join(label.split()).casefold()) for code, label in values)
+
+
+def _existing_dimensions(conn, dataset_id: str) -> list[tuple[Any, frozenset]]:
+    """The dataset's dimension rows, each with the :func:`_values_key` of its served values."""
     d, v = t.dimension, t.dimension_value
     rows = conn.execute(select(d).where(d.c.dataset_id == dataset_id).order_by(d.c.id)).all()
-    codes: dict[int, set[str]] = {row.id: set() for row in rows}
-    for dimension_id, code in conn.execute(
-        select(v.c.dimension_id, v.c.code).where(
-            v.c.dimension_id.in_(list(codes)), v.c.retired_run_id.is_(None)
+    values: dict[int, list[tuple[str, str]]] = {row.id: [] for row in rows}
+    for dimension_id, code, label in conn.execute(
+        select(v.c.dimension_id, v.c.code, v.c.label).where(
+            v.c.dimension_id.in_(list(values)), v.c.retired_run_id.is_(None)
         )
     ):
-        codes[dimension_id].add(code)
-    return [(row, frozenset(codes[row.id])) for row in rows]
+        values[dimension_id].append((code, label))
+    return [(row, _values_key(values[row.id])) for row in rows]
 
 
 def _match_dimensions(existing, dimensions: Sequence[Dimension]) -> dict[int, Any]:
     """{position in ``dimensions``: the existing row it continues}.
 
-    A dimension continues the row of the same id; failing that, a row (one still served first)
-    whose value codes are exactly its own: upstream renamed the dimension, not its values.
+    A dimension continues the row of the same id. Failing that, it continues a served row whose
+    values (codes and labels) are exactly its own, when that is unambiguous: one such row among
+    those not matched, and one such dimension among the harvest's. Upstream then renamed the
+    dimension, not its values. Anything less (other labels, two candidates, a retired row) makes
+    a new dimension: a breakdown that merely reuses codes 1, 2, 3 never inherits another's
+    figures.
     """
-    by_slug = {row.slug: row for row, _codes in existing}
+    by_slug = {row.slug: row for row, _values in existing}
     matched = {i: by_slug[dim.id] for i, dim in enumerate(dimensions) if dim.id in by_slug}
     used = {row.id for row in matched.values()}
+    rows: dict[frozenset, list] = {}
+    for row, values in existing:
+        if row.id not in used and row.retired_run_id is None:
+            rows.setdefault(values, []).append(row)
+    new: dict[frozenset, list[int]] = {}
     for i, dim in enumerate(dimensions):
-        if i in matched:
-            continue
-        codes = frozenset(value.code for value in dim.values)
-        candidates = [
-            row for row, row_codes in existing if row.id not in used and row_codes == codes
-        ]
-        candidates.sort(key=lambda row: (row.retired_run_id is not None, row.id))
-        if candidates:
-            matched[i] = candidates[0]
-            used.add(candidates[0].id)
+        if i not in matched:
+            key = _values_key((value.code, value.label) for value in dim.values)
+            new.setdefault(key, []).append(i)
+    for key, positions in new.items():
+        if len(positions) == 1 and len(rows.get(key, ())) == 1:
+            matched[positions[0]] = rows[key][0]
     return matched
 
 
@@ -293,14 +308,8 @@ def _write_dimension_values(conn, dimension_id: int, dim: Dimension, run_id: int
         )
         changed = changed or value_changed
     v = t.dimension_value
-    gone = conn.execute(
-        select(v.c.id, v.c.code, v.c.label).where(
-            v.c.dimension_id == dimension_id,
-            v.c.retired_run_id.is_(None),
-            v.c.id.not_in(ids.values()),
-        )
-    ).all()
-    _retire(conn, v, (row.id for row in gone), run_id)
+    scope = v.c.dimension_id == dimension_id
+    gone = _retire_others(conn, v, scope, ids.values(), run_id, v.c.code, v.c.label)
     messages.extend(
         f"dimension {dim.id}: value {row.code} ({row.label}) is no longer published: retired"
         for row in gone
@@ -341,12 +350,10 @@ def _write_dimensions(conn, dataset_id: str, dimensions: Sequence[Dimension], ru
         )
         value_ids.update(((dim.id, code), value_id) for code, value_id in codes.items())
         changed = changed or values_changed
-    gone = [
-        row
-        for row, _codes in existing
-        if row.retired_run_id is None and row.id not in dim_ids.values()
-    ]
-    _retire(conn, t.dimension, (row.id for row in gone), run_id)
+    d = t.dimension
+    gone = _retire_others(
+        conn, d, d.c.dataset_id == dataset_id, dim_ids.values(), run_id, d.c.slug, d.c.label
+    )
     messages.extend(
         f"dimension {row.slug!r} ({row.label}) is no longer published: retired" for row in gone
     )
@@ -442,8 +449,8 @@ def _write_series(conn, dataset_id, records, structure: _Structure, run_id, mess
     ]
     if revived:
         conn.execute(update(t.series).where(t.series.c.id.in_(revived)).values(retired_run_id=None))
-    _retire(conn, t.series, stale, run_id)
     if stale:
+        conn.execute(update(t.series).where(t.series.c.id.in_(stale)).values(retired_run_id=run_id))
         messages.append(
             f"{len(stale)} series no longer in the source's structure: retired (kept, not served)"
         )

@@ -161,3 +161,13 @@ def test_head_answers_like_get_without_a_body(client):
     get, head = client.get("/api/v1/datasets"), client.head("/api/v1/datasets")
     assert head.status_code == 200 and head.get_data() == b""
     assert head.headers["ETag"] == get.headers["ETag"]
+
+
+def test_the_host_header_neither_splits_the_cache_nor_the_etag(app, client):
+    url = "/api/v1/datasets/demo/observations?limit=2"
+    tags = {
+        client.get(url, headers={"Host": host}).headers["ETag"]
+        for host in ("localhost", "evil.example", "x:1")
+    }
+    assert len(tags) == 1
+    assert len(app.extensions["opendata"].responses) == 1

@@ -100,3 +100,17 @@ def test_without_a_configured_proxy_forwarded_headers_are_ignored(client):
 def test_a_bad_public_url_or_proxy_count_is_refused(name, value):
     with pytest.raises(ConfigurationError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    "prefix", ["//evil.example", "/stats//evil", "https://evil.example", "/a b"]
+)
+def test_a_forwarded_prefix_that_is_no_plain_path_is_ignored(store, make_app, prefix):
+    client = make_app(PROXY_COUNT=1).test_client()
+    headers = {"X-Forwarded-Prefix": prefix}
+    page = client.get("/api/v1/datasets/demo/observations?limit=1", headers=headers)
+    assert page.get_json()["next"].startswith("/api/v1/datasets/demo/observations?")
+    assert page.headers["Link"].startswith("</api/v1/")
+    dataset = client.get("/api/v1/datasets/demo", headers=headers).get_json()
+    assert dataset["links"]["self"] == "/api/v1/datasets/demo"
+    assert client.get("/", headers=headers).headers["Location"] == "/docs"

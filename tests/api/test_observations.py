@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import CELLS
+from tests.api.conftest import CELLS, harvest
 
 URL = "/api/v1/datasets/demo/observations"
 
@@ -226,3 +226,12 @@ def test_every_page_carries_the_warnings_and_the_spec_documents_them(client):
     for path in ("observations", "observations.csv"):
         operation = spec["paths"][f"/api/v1/datasets/{{dataset_id}}/{path}"]["get"]
         assert "Opendata-Warnings" in operation["responses"]["200"]["headers"]
+
+
+def test_a_region_whose_figures_were_all_withdrawn_is_a_warning(store, client):
+    cells = {k: v for k, v in CELLS.items() if k[0] != "6372"}
+    cells.update({("6300", "2024-01", "3"): "1", ("6300", "2024-Q1", "3"): "1"})
+    assert harvest(store, cells).withdrawn == 3  # 6372's cells, in periods still published
+    page = client.get(f"{URL}?region=6372").get_json()
+    assert page["data"] == []
+    assert page["warnings"] == ["region 6372 (Kota Banjarbaru) has no observations in demo"]

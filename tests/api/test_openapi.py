@@ -109,3 +109,11 @@ def test_the_spec_refuses_the_empty_values_the_server_refuses(client):
             assert schema["additionalProperties"]["pattern"], name
         else:
             assert schema["type"] == "integer", name
+
+
+def test_every_operation_documents_the_request_limits(client):
+    spec = client.get("/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method != "parameters":
+                assert {"400", "414"} <= set(operation["responses"]), (method, path)

@@ -42,8 +42,6 @@ def by_region(result, period=None):
     return {r.region: r.value for r in result.records if period in (None, r.period)}
 
 
-#: Minang spellings the reference lacks ("Koto" for Kota), and the kabupaten Solok
-SUMBAR_ALIASES = {"Lima Puluh Koto": "1308", "Kota Sawahlunto": "1373", "Solok": "1303"}
 SUMBAR = "sumbar_ipm_components_kabkota_2022_multisheet.xlsx"
 
 
@@ -79,7 +77,7 @@ def test_sumbar_uhh_text_year_padded_names_and_trailing_empty_row(samples, regio
         samples / "tables",
         {"path": SUMBAR, "sheet": "UHH"},
         {
-            "region": {"column": "Kabupaten/Kota", "within": "1300", "aliases": SUMBAR_ALIASES},
+            "region": {"column": "Kabupaten/Kota", "within": "1300"},
             "periods": "across",
         },
         regions,
@@ -98,7 +96,7 @@ def test_bps_ipm_provinces_formats_and_zero_for_not_yet_existing(samples, region
         samples / "tables",
         {"path": "bps_ipm_provinsi_2010_2021_studentclean.xlsx"},
         {
-            "region": {"column": "Tahun", "aliases": ALIASES},
+            "region": {"column": "Tahun"},
             "periods": "across",
             "missing": {"0": "M", "": ""},
         },
@@ -114,30 +112,13 @@ def test_bps_ipm_provinces_formats_and_zero_for_not_yet_existing(samples, region
     assert len({r.region for r in result.records}) == 35
 
 
-#: names of the BPS province file the stub matcher cannot tell (JAMBI the province or the city)
-ALIASES = {
-    "JAMBI": "1500",
-    "BENGKULU": "1700",
-    "GORONTALO": "7500",
-    "KEP. BANGKA BELITUNG": "1900",
-    "KEP. RIAU": "2100",
-    "DKI JAKARTA": "3100",
-    "DI YOGYAKARTA": "3400",
-    "INDONESIA": "0000",
-}
-
-
 def test_kalsel_semicolon_csv_with_upper_case_names(samples, regions):
     """`;` separator (detected and said), dot decimals, KOTABARU and KOTA BANJAR BARU, 12 units."""
     result = harvest(
         samples / "tables",
         {"path": "kalsel_rls_kabkota_studentclean_semicolon.csv"},
         {
-            "region": {
-                "column": "Wilayah",
-                "within": "6300",
-                "aliases": {"KOTABARU": "6302", "KOTA BANJAR BARU": "6372"},
-            },
+            "region": {"column": "Wilayah", "within": "6300"},
             "period": 2023,
             "value": {"column": "Nilai_RLS"},
         },
@@ -154,11 +135,7 @@ def test_kalsel_apm_long_by_jenjang_with_repeated_names(samples, regions):
         samples / "tables",
         {"path": "kalsel_apm_kabkota_by_jenjang_studentclean_semicolon.csv", "delimiter": ";"},
         {
-            "region": {
-                "column": "Wilayah",
-                "within": "6300",
-                "aliases": {"KOTABARU": "6302", "KOTA BANJAR BARU": "6372"},
-            },
+            "region": {"column": "Wilayah", "within": "6300"},
             "period": 2023,
             "dimensions": [
                 {"column": "Jenjang", "id": "jenjang"},

@@ -58,3 +58,32 @@ def test_a_store_of_0001_keeps_its_series_and_figures(store_url):
         counts = write_dataset(conn, fakes.spec(), "Fake", result, run_id, known)
     assert (counts.added, counts.changed, counts.unchanged) == (0, 0, 1)
     engine.dispose()
+
+
+def test_0002_goes_down_and_up_again_on_a_harvested_store(engine):
+    from opendata.store.runs import finish_run, save_payload
+    from opendata.store.writer import write_dataset as write
+
+    with engine.begin() as conn:  # a harvest: rows in fetch reference harvest_run
+        run_id = start_run(conn, "b", "demo", offline=True)
+        known = set(conn.execute(select(t.region.c.code)).scalars())
+        counts = write(
+            conn, fakes.spec(), "Fake", fakes.result({("6371", "2024", "2"): "1"}), run_id, known
+        )
+        save_payload(conn, run_id, fakes_payload())
+        finish_run(conn, run_id, "ok", counts)
+    command.downgrade(alembic_config(engine), "0001")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT dims_key FROM series")).scalar() == "jenis_kelamin=2"
+    upgrade(engine)
+    with engine.connect() as conn:
+        value_id = conn.execute(select(t.series_dimension.c.value_id)).scalar()
+        assert conn.execute(select(t.series.c.dims_key)).scalar() == str(value_id)
+
+
+def fakes_payload():
+    from datetime import UTC
+
+    from opendata.model import Payload
+
+    return Payload("https://x.invalid/", b"{}", 200, "application/json", datetime.now(UTC))

@@ -177,3 +177,69 @@ def test_a_dimension_renamed_with_other_values_is_a_new_dimension(engine):
     _write(engine, result)
     assert _dimensions(engine) == [("sex", ["1"])]
     assert _served(engine) == [("6371", "2024", {"sex": "1"}, "5")]
+
+
+def _area(cells) -> ParseResult:
+    """Another breakdown (urban/rural) that BPS also numbers 1, 2, 3."""
+    values = [DimensionValue("1", "Perkotaan"), DimensionValue("2", "Perdesaan")]
+    values.append(DimensionValue("3", "Jumlah", is_total=True))
+    return ParseResult(
+        indicators=[Indicator("1", "Penduduk", unit="Jiwa", decimals=0)],
+        dimensions=[Dimension("daerah", "Daerah", values)],
+        records=[Record("1", r, p, (("daerah", c),), Decimal(v)) for (r, p, c), v in cells.items()],
+    )
+
+
+def test_another_breakdown_that_reuses_the_codes_inherits_nothing(engine):
+    _write(engine, fakes.result({("6371", "2023", "1"): "100", ("6371", "2024", "1"): "101"}))
+    _, counts = _write(engine, _area({("6371", "2024", "1"): "55"}))
+    assert _served(engine) == [("6371", "2024", {"daerah": "1"}, "55")]
+    assert (counts.added, counts.changed) == (1, 0)
+    assert _dimensions(engine) == [("daerah", ["1", "2", "3"])]
+
+
+def test_a_retired_breakdown_is_not_revived_under_another_id(engine):
+    _write(engine, fakes.result({("6371", "2023", "1"): "100", ("6371", "2024", "1"): "101"}))
+    totals = ParseResult(
+        indicators=[Indicator("1", "Penduduk", unit="Jiwa")],
+        records=[Record("1", "6371", "2024", (), Decimal("300"))],
+    )
+    _write(engine, totals)
+    renamed = _renamed(fakes.result({("6371", "2024", "1"): "101"}), "sex", "Sex")
+    _write(engine, renamed)
+    assert _served(engine) == [("6371", "2024", {"sex": "1"}, "101")]
+
+
+def _two(dims, cells) -> ParseResult:
+    def values():
+        return [DimensionValue("1", "a"), DimensionValue("2", "b")]
+
+    return ParseResult(
+        indicators=[Indicator("1", "P", unit="Jiwa")],
+        dimensions=[Dimension(d, d, values()) for d in dims],
+        records=[
+            Record("1", "6371", p, tuple(zip(dims, codes, strict=True)), Decimal(v))
+            for (p, codes), v in cells.items()
+        ],
+    )
+
+
+def test_two_dimensions_with_the_same_values_are_never_guessed(engine):
+    _write(engine, _two(["sex", "area"], {("2023", ("1", "2")): "10", ("2024", ("1", "2")): "11"}))
+    # both renamed upstream, listed the other way round: which is which cannot be told
+    _write(engine, _two(["daerah", "jk"], {("2024", ("2", "1")): "12"}))
+    assert _served(engine) == [("6371", "2024", {"daerah": "2", "jk": "1"}, "12")]
+    assert [slug for slug, _codes in _dimensions(engine)] == ["daerah", "jk"]
+
+
+def test_a_renamed_dimension_with_relabelled_values_is_a_new_one(engine):
+    _write(engine, fakes.result(CELLS))
+    result = _renamed(fakes.result(CELLS), "sex", "Sex")
+    result.dimensions[0].values[0] = DimensionValue("1", "Pria")
+    _write(engine, result)
+    assert len(_served(engine)) == len(CELLS)
+    with engine.connect() as conn:
+        retired = conn.execute(
+            select(t.dimension.c.slug).where(t.dimension.c.retired_run_id.is_not(None))
+        ).scalars()
+        assert list(retired) == ["jenis_kelamin"]

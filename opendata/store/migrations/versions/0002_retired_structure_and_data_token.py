@@ -76,16 +76,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35 and PostgreSQL): a batch operation would
+    # rebuild the tables on SQLite, and dropping a table that other rows reference fails while
+    # foreign keys are enforced.
     conn = op.get_bind()
     _rekey_series(conn, by_value_ids=False)
     conn.execute(sa.text("DELETE FROM store_meta WHERE key = 'data_token'"))
-    with op.batch_alter_table("series") as batch_op:
-        batch_op.drop_index("ix_series_dataset_region_id")
-        batch_op.create_index(
-            "ix_series_dataset_region", ["dataset_id", "region_code"], unique=False
-        )
-    with op.batch_alter_table("harvest_run") as batch_op:
-        batch_op.drop_column("withdrawn")
+    op.drop_index("ix_series_dataset_region_id", table_name="series")
+    op.create_index("ix_series_dataset_region", "series", ["dataset_id", "region_code"])
+    op.execute("ALTER TABLE harvest_run DROP COLUMN withdrawn")
     for table in reversed(RETIRED):
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_column("retired_run_id")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN retired_run_id")
