@@ -7,7 +7,8 @@
   they are; anything else is read as CSV text.
 - **CSV**: UTF-8 with or without a byte order mark unless ``encoding`` says otherwise; the
   delimiter is ``,``, ``;`` or TAB, the one that splits the first lines into the same number of
-  fields (said in the run log) unless ``delimiter`` says it.
+  fields (said in the run log) unless ``delimiter`` says it. The encoding is checked in chunks,
+  then rows are decoded as they are read: a large file is never held twice.
 - **XLSX**: openpyxl in read-only mode, which streams rows (memory stays flat however long the
   sheet) but does not expose merged cells. A merge spreads its top-left cell over its range: we
   read the ``<mergeCell ref=...>`` elements of the sheet's XML ourselves, with a byte scan of the
@@ -18,6 +19,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import posixpath
@@ -32,6 +34,8 @@ from harvesters.table import EMPTY, Cell, Grid, SheetGrid, column_index
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "TAB"}
 SNIFF_LINES = 50
+SNIFF_BYTES = 64 * 1024
+CHUNK = 1 << 20
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
@@ -80,16 +84,17 @@ def kind_of(body: bytes, where: str) -> str:
 def csv_grid(
     body: bytes, where: str, delimiter: str | None, encoding: str | None
 ) -> tuple[Grid, list[str]]:
-    """A CSV file's grid, and what the run log should say of how it was read."""
-    text = _decode(body, where, encoding)
+    """A CSV file's grid (decoded as it is read), and what the run log should say of it."""
+    encoding = _check_encoding(body, where, encoding)
     messages = []
     if delimiter is None:
-        delimiter = sniff_delimiter(text)
+        delimiter = sniff_delimiter(body[:SNIFF_BYTES].decode(encoding, "ignore"))
         messages.append(
             f"{where}: delimiter {DELIMITERS[delimiter]} ({delimiter!r}) detected; set "
             "spreadsheet.delimiter to override"
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text = io.TextIOWrapper(io.BytesIO(body), encoding=encoding, newline="")
+    reader = csv.reader(text, delimiter=delimiter)
     rows = ([Cell(value) for value in row] for row in reader)
     return Grid(_csv_rows(rows, where), where), messages
 
@@ -101,20 +106,31 @@ def _csv_rows(rows: Iterator[list[Cell]], where: str) -> Iterator[list[Cell]]:
         raise ParseError(f"{where}: not a readable CSV file: {exc}") from None
 
 
-def _decode(body: bytes, where: str, encoding: str | None) -> str:
-    if encoding is None:
-        try:
-            return body.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ParseError(
-                f"{where} is not UTF-8 (byte {body[exc.start]:#04x} at offset {exc.start}): "
-                "declare its encoding as spreadsheet.encoding (e.g. cp1252 or latin-1)"
-            ) from None
+def _check_encoding(body: bytes, where: str, encoding: str | None) -> str:
+    """The codec to read the file with; fail naming the first byte it cannot decode.
+
+    The file is decoded in chunks to check it, never whole: a large file is not held twice.
+    """
+    codec = encoding or "utf-8-sig"
     try:
-        text = body.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ParseError(f"{where} cannot be read as {encoding}: {exc}") from None
-    return text.removeprefix("\ufeff")
+        decoder = codecs.getincrementaldecoder(codec)()
+    except LookupError:
+        raise ParseError(f"{where}: no encoding {encoding!r}") from None
+    for start in range(0, len(body), CHUNK):
+        try:
+            decoder.decode(body[start : start + CHUNK], final=start + CHUNK >= len(body))
+        except UnicodeDecodeError as exc:
+            offset = start + exc.start
+            if encoding is None:
+                raise ParseError(
+                    f"{where} is not UTF-8 (byte {body[offset]:#04x} at offset {offset}): "
+                    "declare its encoding as spreadsheet.encoding (e.g. cp1252 or latin-1)"
+                ) from None
+            raise ParseError(
+                f"{where} cannot be read as {encoding}: byte {body[offset]:#04x} at offset {offset}"
+            ) from None
+    # a byte order mark is no data in any UTF-8 file
+    return "utf-8-sig" if codecs.lookup(codec).name == "utf-8" else codec
 
 
 def sniff_delimiter(text: str) -> str:

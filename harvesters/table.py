@@ -371,7 +371,7 @@ class _Reader:
                     end, why = number, "an empty row"
                     break
                 continue
-            if data and _TRAILER.match(_first_text(row).casefold()) and self._no_values(row):
+            if data and self._no_values(row) and _TRAILER.match(_first_text(row).casefold()):
                 end, why = number, "a row of notes or sources"
                 break
             data.append(self._row(number, row, layout))

@@ -36,6 +36,7 @@ _MINUS = "-\u2212"
 #: looks like a number: digits with separators, nothing else (these must read, or fail)
 _NUMBERISH = re.compile(rf"[+{_MINUS}]?[\d.,{_SPACES}]*\d[\d.,{_SPACES}]*")
 _PLAIN = re.compile(r"\d+")
+_SIMPLE = {",": re.compile(r"-?\d+(?:,\d+)?"), ".": re.compile(r"-?\d+(?:\.\d+)?")}
 _EXPONENT = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
 _GROUPS = {
     ",": re.compile(rf"[1-9]\d{{0,2}}(?:[.{_SPACES}]\d{{3}})+(?:,\d+)?|\d+(?:,\d+)?"),
@@ -48,6 +49,8 @@ _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
 
 def text_of(value: object) -> str:
     """A cell as text for names, labels and codes: ``6371.0`` is ``6371``, spacing collapsed."""
+    if isinstance(value, str):
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, float):
@@ -119,6 +122,8 @@ def parse_number(text: str, decimal: str | None) -> tuple[Decimal, str | None] |
     Raises ValueError (saying why) for text that looks like a number but cannot be read
     exactly under ``decimal`` (None: undeclared).
     """
+    if decimal and _SIMPLE[decimal].fullmatch(text):  # the common case, at once: 12,5 or -3
+        return Decimal(text.replace(decimal, ".")), None
     if not _NUMBERISH.fullmatch(text):
         if _EXPONENT.fullmatch(text.lstrip("+-")) and decimal != ",":
             return Decimal(text.replace("\u2212", "-")), None

@@ -177,6 +177,20 @@ def test_a_declared_encoding_and_delimiter(tmp_path, regions):
     assert not any("detected" in m for m in result.messages)
 
 
+def test_a_byte_order_mark_is_no_data_whatever_utf8_is_declared(tmp_path, regions):
+    write(tmp_path, "a.csv", b"\xef\xbb\xbfWilayah,2024\nTapin,1\n")
+    for encoding in (None, "UTF-8", "utf_8"):
+        query = {"path": "a.csv", **({"encoding": encoding} if encoding else {})}
+        result = harvest(make_spec(tmp_path, query, SIMPLE), regions)
+        assert rows_of(result) == [("6305", "2024", (), Decimal(1), None, None)]
+
+
+def test_a_file_the_declared_encoding_cannot_read_fails_naming_the_byte(tmp_path, regions):
+    write(tmp_path, "a.csv", "Wilayah,2024\nTapin,\u2026\n".encode("cp1252"))
+    with pytest.raises(ParseError, match=r"a\.csv cannot be read as ascii: byte 0x85 at offset 19"):
+        harvest(make_spec(tmp_path, {"path": "a.csv", "encoding": "ascii"}, SIMPLE), regions)
+
+
 def test_a_file_that_is_not_utf8_fails_saying_to_declare_its_encoding(tmp_path, regions):
     write(tmp_path, "a.csv", "Wilayah,2024\nTapin,\u2026\n".encode("cp1252"))
     with pytest.raises(
