@@ -274,8 +274,9 @@ class SDMXHarvester(Harvester):
             raise UpstreamError(
                 f"the SDMX source answered HTTP {payload.status} for {payload.url}: {text!r}"
             )
+        # by the body: offline snapshots are served as text/html whenever they start with "<"
         head = payload.body[:512].lstrip().lower()
-        if "html" in payload.content_type.lower() or head.startswith((b"<!doctype html", b"<html")):
+        if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
             raise UpstreamError(
                 f"the SDMX source answered an HTML page, not an SDMX message, for {payload.url}: "
                 f"{payload.body[:120].decode('utf-8', 'replace')!r}"

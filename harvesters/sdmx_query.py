@@ -250,6 +250,8 @@ class _QueryReader:
                     key, f"unknown key(s) {', '.join(unknown)} (known: dimension, id, label)"
                 )
             component = self._component(f"{key}.dimension", entry["dimension"])
+            if any(k.component == component for k in kept):
+                raise self.fail(key, f"{component} is listed twice")
             slug = entry.get("id") or re.sub(r"[^a-z0-9_]", "_", component.lower()).strip("_")
             if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
                 raise self.fail(
@@ -262,8 +264,6 @@ class _QueryReader:
                     f"'{slug}' would repeat a CSV column: {why}; choose another id, e.g. "
                     f"'{columns.unique_id(slug, [k.id for k in kept])}'",
                 )
-            if any(k.component == component for k in kept):
-                raise self.fail(key, f"{component} is listed twice")
             label = entry.get("label")
             if label is not None:
                 label = self._text(f"{key}.label", label)

@@ -108,15 +108,16 @@ class Message:
     series_without_observations: int = 0
 
     def apply(self, structure: Structure | None) -> None:
-        """Take names, labels and the dimensions from a structure the catalog gave."""
+        """Take names, labels and the dimensions from a structure the catalog gave.
+
+        The structure's names win over the message's: its codelists are the authority, and
+        may hold Indonesian names where a message carries those of one (requested) language.
+        """
         if structure is None:
             return
-        for component, name in structure.names.items():
-            self.names.setdefault(component, name)
+        self.names.update(structure.names)
         for component, labels in structure.labels.items():
-            mine = self.labels.setdefault(component, {})
-            for code, label in labels.items():
-                mine.setdefault(code, label)
+            self.labels[component] = {**labels, **self.labels.get(component, {}), **labels}
         if not self.dimensions_known:
             dimensions = set(structure.dimensions)
             for observation in self.observations:
