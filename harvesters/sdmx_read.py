@@ -30,8 +30,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,7 +222,8 @@ def read_xml(body: bytes, structure: Structure | None, where: str) -> Message:
 
     kwargs = {"structure": structure.dsd} if structure is not None and structure.dsd else {}
     try:
-        message = sdmx.read_sdmx(io.BytesIO(body), **kwargs)
+        with _quiet_inference():
+            message = sdmx.read_sdmx(io.BytesIO(body), **kwargs)
     except Exception as exc:  # noqa: BLE001 - sdmx1 and lxml raise many kinds
         raise ParseError(f"{where}: not a readable SDMX-ML data message: {exc}") from exc
     if not isinstance(message, DataMessage):
@@ -243,6 +246,24 @@ def read_xml(body: bytes, structure: Structure | None, where: str) -> Message:
         series_without += sum(1 for s in data_set.series.values() if not s)
     ordered = [d for d in known if d != TIME] + ([TIME] if TIME in known else [])
     return Message("xml", observations, ordered, series_without_observations=series_without)
+
+
+class _NoStructureWarning(logging.Filter):
+    """Drop sdmx1's warning that structure-specific data came without a DSD: we expect it (the
+    catalog's ``structure`` is optional) and undo its one consequence (see the module doc)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("xml.Reader got no structure")
+
+
+@contextmanager
+def _quiet_inference() -> Iterator[None]:
+    logger, quiet = logging.getLogger("sdmx.reader.xml.v21"), _NoStructureWarning()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def _code(value: Any) -> str:

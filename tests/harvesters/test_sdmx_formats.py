@@ -162,3 +162,10 @@ def test_payloads_from_the_store_parse_without_their_roles(regions):
     payloads = harvester.fetch(spec, lambda payload: None)
     bare = [p.__class__(**{**p.__dict__, "params": {}}) for p in payloads]
     assert harvester.parse(spec, bare, regions).dimensions[0].label == "Jenis kelamin"
+
+
+def test_structure_specific_data_without_a_structure_is_read_quietly(regions, caplog):
+    """sdmx1 warns that it got no DSD; we expect that and move the attributes back."""
+    with caplog.at_level("INFO"):
+        harvest(spec_of(path="cme.ss.xml"), regions)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
