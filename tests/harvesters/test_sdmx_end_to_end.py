@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 
 import pytest
@@ -76,7 +77,9 @@ def test_an_sdmx_dataset_is_served_exactly(store_url, tmp_path, data_file):
     ]
 
     path = "/api/v1/datasets/angka-kematian-balita/observations?dim.jenis_kelamin=_T"
-    body = api_get(store_url, catalog, path).get_json()
+    response = api_get(store_url, catalog, path)
+    assert re.search(rb'"value": ?23\.60[,}]', response.data)  # the published decimals
+    body = response.get_json()
     assert [
         (o["region"]["code"], o["period"], o["value"], o["flag"], o["note"]) for o in body["data"]
     ] == [
