@@ -22,6 +22,10 @@ def _imported(module: str) -> set[str]:
         ("opendata.store.runs", ("harvesters",)),
         ("opendata.store.queries", ("harvesters", "flask")),
         ("harvesters.bps", ("opendata.store", "opendata.catalog", "opendata.api", "flask")),
+        (
+            "harvesters.sdmx",
+            ("opendata.store", "opendata.catalog", "opendata.api", "flask", "sdmx", "pandas"),
+        ),
         ("opendata.catalog", ("harvesters", "opendata.store")),
         ("opendata.region_names", ("harvesters", "opendata.store", "flask", "openpyxl")),
         ("opendata.api", ("harvesters", "requests")),
@@ -32,3 +36,21 @@ def test_modules_import_only_what_their_layer_may(module, forbidden):
     bad = sorted(m for m in imported if m.split(".")[0] in forbidden or m in forbidden)
     bad += sorted(m for m in imported for f in forbidden if "." in f and m.startswith(f))
     assert not bad, f"{module} imports {bad}"
+
+
+def test_loading_a_catalog_with_an_sdmx_entry_imports_neither_sdmx1_nor_pandas(tmp_path):
+    """The web workers load the catalog: validating an SDMX entry must not import sdmx1."""
+    (tmp_path / "u5mr.yaml").write_text(
+        "id: u5mr\ntitle: Angka kematian balita\nsource: sdmx\n"
+        "sdmx: {source: UNICEF, flow: CME, region: {map: {IDN: '0000'}}}\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys; from pathlib import Path; from opendata.catalog import load_catalog; "
+        f"assert 'u5mr' in load_catalog(Path({str(tmp_path)!r})); "
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported = set(out.stdout.split())
+    assert "harvesters.sdmx" in imported
+    assert not sorted(m for m in imported if m.split(".")[0] in ("sdmx", "pandas", "lxml"))
