@@ -26,20 +26,24 @@ FROM observation
 JOIN series ON series.id = observation.series_id
 JOIN region ON region.code = series.region_code
 JOIN indicator ON indicator.id = series.indicator_id
-WHERE series.dataset_id = ?
+WHERE series.dataset_id = ? AND series.retired_run_id IS NULL
+  AND observation.withdrawn_run_id IS NULL
 ORDER BY series.region_code, series.id, observation.period_start, observation.period_end
 """
 
 SERIES_DIMENSIONS_SQL = """
 SELECT series_dimension.series_id, dimension.slug, dimension_value.code, dimension_value.label
 FROM series_dimension
+JOIN series ON series.id = series_dimension.series_id
 JOIN dimension ON dimension.id = series_dimension.dimension_id
 JOIN dimension_value ON dimension_value.id = series_dimension.value_id
-WHERE dimension.dataset_id = ?
+WHERE series.dataset_id = ? AND series.retired_run_id IS NULL
 ORDER BY series_dimension.series_id, dimension.position
 """
 
-SLUGS_SQL = "SELECT slug FROM dimension WHERE dataset_id = ? ORDER BY position"
+SLUGS_SQL = (
+    "SELECT slug FROM dimension WHERE dataset_id = ? AND retired_run_id IS NULL ORDER BY position"
+)
 
 
 def write_csv(store: str, dataset_id: str, out: str) -> int:
