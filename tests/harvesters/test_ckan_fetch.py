@@ -427,3 +427,34 @@ def test_a_missing_file_fails_with_its_status(clock, tmp_path):
         text, kept = fetch_error(portal.url, clock, tmp_path)
     assert "HTTP 404" in text and "gone.csv" in text and "'404 Not Found'" in text
     assert len(kept) == 2
+
+
+# --- offline ----------------------------------------------------------------------------------
+
+
+def test_offline_the_snapshot_folder_answers_every_request(clock, tmp_path, regions):
+    spec = ckan_spec(tmp_path, "https://data.example.go.id/id", RID, {**TABLE, "decimal": ","})
+    folder = spec.snapshot_dir
+    folder.mkdir(parents=True)
+    file_url = f"https://data.example.go.id/dataset/p/resource/{RID}/download/penduduk%202023.csv"
+    show = {"success": True, "result": {"datastore_active": False, "url": file_url}}
+    (folder / "resource_show.json").write_bytes(json_body(show))
+    (folder / "penduduk-2023.csv").write_text(CSV, encoding="utf-8")
+    kept = []
+    harvester = CKANHarvester(SETTINGS, clock=clock, offline=True)
+    payloads = harvester.fetch(spec, kept.append)
+    assert clock.sleeps == []  # no rate limit: no portal is asked
+    assert [p.url for p in kept] == [
+        f"https://data.example.go.id/api/3/action/resource_show?id={RID}",
+        file_url,
+    ]
+    result = harvester.parse(spec, payloads, regions)
+    assert len(result.records) == 4
+
+
+def test_offline_a_missing_snapshot_file_is_named(clock, tmp_path):
+    spec = ckan_spec(tmp_path, "https://data.example.go.id", RID, TABLE)
+    with pytest.raises(UpstreamError) as caught:
+        CKANHarvester(SETTINGS, clock=clock, offline=True).fetch(spec, lambda payload: None)
+    assert "HTTP 404" in str(caught.value)
+    assert f"no snapshot file resource_show.json in {spec.snapshot_dir}" in str(caught.value)
