@@ -9,6 +9,7 @@ from harvesters.base import Harvester
 #: harvester id -> "module:Class"; a harvester's id is its module's name
 HARVESTERS: dict[str, str] = {
     "bps": "harvesters.bps:BPSHarvester",
+    "ckan": "harvesters.ckan:CKANHarvester",
     "sdmx": "harvesters.sdmx:SDMXHarvester",
     "spreadsheet": "harvesters.spreadsheet:SpreadsheetHarvester",
 }

@@ -195,6 +195,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     Setting(
+        "CKAN_REQUESTS_PER_SECOND",
+        2.0,
+        "Highest request rate to a CKAN portal (`source: ckan`).",
+        _positive_float,
+    ),
+    Setting(
         "HTTP_TIMEOUT",
         60.0,
         "Seconds to wait for an upstream response before retrying.",
