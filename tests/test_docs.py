@@ -55,3 +55,24 @@ def test_every_variable_that_code_and_docs_name_is_a_setting():
             named.setdefault(name, path.relative_to(PROJECT_DIR).as_posix())
     assert "OPENDATA_DATABASE_URL" in named  # the scan reads the project
     assert {n: where for n, where in named.items() if n not in known} == {}
+
+
+def test_every_catalog_example_of_the_harvester_docs_is_a_valid_entry(tmp_path):
+    from harvesters import get_harvester
+    from opendata.catalog import load_spec
+
+    text = (DOCS / "harvesters.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "\nsource:" in b]
+    assert {re.search(r"^source: (\w+)", b, re.M).group(1) for b in blocks} >= {
+        "bps",
+        "spreadsheet",
+        "ckan",
+        "sdmx",
+    }
+    for number, block in enumerate(blocks):
+        dataset_id = re.search(r"^id: (\S+)", block, re.M).group(1)
+        (tmp_path / str(number)).mkdir()
+        path = tmp_path / str(number) / f"{dataset_id}.yaml"
+        path.write_text(block, encoding="utf-8")
+        spec = load_spec(path)
+        get_harvester(spec.source).validate_spec(spec)
