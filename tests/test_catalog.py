@@ -14,13 +14,32 @@ from opendata.exceptions import CatalogError
 BUNDLED = PROJECT_DIR / "datasets"
 
 
-def test_the_bundled_catalog_loads_and_each_dataset_has_its_snapshots():
+def test_the_bundled_catalog_loads_and_each_dataset_has_what_an_offline_harvest_reads():
     catalog = load_catalog(BUNDLED)
-    assert len(catalog) >= 4
+    assert len(catalog) >= 11
+    assert sum(spec.source == "spreadsheet" for spec in catalog.values()) >= 3  # Bappeda too
     for spec in catalog.values():
         assert spec.source in list_harvesters()
         assert spec.title["id"] and spec.license and spec.attribution
-        assert any(spec.snapshot_dir.glob("*.json")), spec.id
+        if spec.source == "spreadsheet" and "path" in spec.query:
+            assert (spec.path.parent / spec.query["path"]).is_file(), spec.id  # read in place
+        else:
+            assert any(spec.snapshot_dir.glob("*.json")), spec.id
+
+
+def test_each_bundled_file_is_read_by_a_dataset_and_its_source_is_cited():
+    """A file under datasets/files/ is read by an entry and named in the README beside it."""
+    read = {
+        (spec.path.parent / spec.query["path"]).resolve()
+        for spec in load_catalog(BUNDLED).values()
+        if spec.source == "spreadsheet" and "path" in spec.query
+    }
+    folder = BUNDLED / "files"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    files = sorted(p for p in folder.iterdir() if p.name != "README.md")
+    assert files and set(p.resolve() for p in files) == read
+    for path in files:
+        assert f"`{path.name}`" in readme, path.name
 
 
 def _write(tmp_path, body: str, name: str = "demo"):

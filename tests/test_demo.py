@@ -30,7 +30,7 @@ def _csv(result) -> list[dict]:
 def test_the_demo_catalog_harvests_offline_and_exports_published_figures(store_url):
     result = _invoke(store_url, "harvest", "--all", "--offline")
     assert result.exit_code == 0, result.output
-    assert "harvested 4 of 4 datasets" in result.output
+    assert "harvested 11 of 11 datasets" in result.output
     # Kalsel's poverty rate, March 2025: 3.84 % (BPS); Indonesia 8.47 %
     rows = _csv(_invoke(store_url, "export", "penduduk-miskin-provinsi", "--from", "2025"))
     assert {(r["region_code"], r["period"], r["value"]) for r in rows} == {
@@ -52,7 +52,7 @@ def test_a_second_offline_harvest_changes_nothing(store_url):
     _invoke(store_url, "harvest", "--all", "--offline")
     result = _invoke(store_url, "harvest", "--all", "--offline")
     assert result.exit_code == 0
-    assert "harvested 4 of 4 datasets" in result.output
+    assert "harvested 11 of 11 datasets" in result.output
 
 
 def test_stored_payloads_parse_again_offline_into_the_same_records(engine, store_url):
