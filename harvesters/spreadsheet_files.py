@@ -95,11 +95,10 @@ def csv_grid(
         )
     text = io.TextIOWrapper(io.BytesIO(body), encoding=encoding, newline="")
     reader = csv.reader(text, delimiter=delimiter)
-    rows = ([Cell(value) for value in row] for row in reader)
-    return Grid(_csv_rows(rows, where), where), messages
+    return Grid(_csv_rows(reader, where), where, bare=True), messages  # rows of text
 
 
-def _csv_rows(rows: Iterator[list[Cell]], where: str) -> Iterator[list[Cell]]:
+def _csv_rows(rows: Iterator[list[str]], where: str) -> Iterator[list[str]]:
     try:
         yield from rows
     except csv.Error as exc:
