@@ -41,7 +41,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harvesters.exceptions import ParseError
 from harvesters.table_spec import TOTAL_CODE, TableSpec, normalize, parse_table_spec
-from harvesters.table_values import Reading, ValueReader, text_of
+from harvesters.table_values import (
+    Reading,
+    ValueReader,
+    format_decimals,
+    number_of_cell,
+    text_of,
+)
 from opendata.exceptions import clip
 from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Record
 from opendata.periods import read_period
@@ -390,7 +396,7 @@ class _Reader:
         quick, read_row = reader.quick, reader.read
         for number, row in rows:
             values = row if bare else [cell.value for cell in row]
-            found = quick(number, values)
+            found = quick(number, values, row)
             if found is not None:
                 data.append(found)
                 continue
@@ -624,53 +630,48 @@ class _RowReader:
 
     Written for speed (a harvest reads millions of cells): :meth:`quick` reads a common row at
     once; :meth:`read` reads any row, carefully, in the order of its cells (which decides which
-    error a table with many problems reports first).
+    error a table with many problems reports first). The texts of label, region and period
+    cells repeat: each distinct one is read once (a memo per type of cell: ``1``, ``1.0`` and
+    ``True`` are equal keys, but their texts differ).
     """
 
     def __init__(self, reader: _Reader, layout: Layout):
         self.grid = reader.grid
         self.bare = reader.grid.bare
-        self.read_value = reader.values.read
+        self.values_reader = reader.values
         self.common = reader.values.common_text
         self.missing = reader.values.missing
         self.period = reader.spec.period
         self.region = layout.region.index if layout.region is not None else None
         self.long = [(dimension_id, column.index) for dimension_id, column in layout.long]
         self.long_columns = [index for _, index in self.long]
-        self._texts: dict[str, str] = {}
-        self.values = [
-            (position, value.column.index) for position, value in enumerate(layout.values)
-        ]
-        self.period_column = layout.period.index if layout.period is not None else None
-        #: period of a cell's text (or of (type, number): 2020 and 2020.0 are equal keys)
-        self._periods: dict[object, str | None] = {}
-        # what quick() needs, at hand
-        self.texts = _Memo(text_of)
-        self.periods = _Memo(lambda text: read_period(_header_text(text)))
-        self.value_columns = [index for _, index in self.values]
         self.pick_labels = itemgetter(*self.long_columns) if self.long_columns else None
-        used = [*self.long_columns, *self.value_columns, self.region, self.period_column]
-        self.widest = max(i for i in used if i is not None)
+        self.values = [(position, v.column.index) for position, v in enumerate(layout.values)]
+        self.period_column = layout.period.index if layout.period is not None else None
+        used = [*self.long_columns, self.region, self.period_column]
+        self.widest = max(i for i in used + [i for _, i in self.values] if i is not None)
+        self.texts = {kind: _Memo(text_of) for kind in (str, int, float)}
+        self.periods = {kind: _Memo(_period_of) for kind in (str, int, float)}
 
-    def quick(self, number: int, values: Sequence[object]) -> Row | None:
+    def quick(self, number: int, values: Sequence[object], row: Sequence[Any]) -> Row | None:
         """Row ``number`` read at once if it is a common one; None: :meth:`read` must look.
 
-        A common row has every cell the layout reads, as text: a region and labels that are
-        not empty, a period that reads as one, value cells that are numbers as
-        :meth:`ValueReader.at_once` reads them. :meth:`read` would make the same of it: such
-        a row cannot fail, is no heading, no empty row, no row of notes, and tells the
-        ValueReader nothing (it is read here before anything else is looked at).
+        A common row has every cell the layout reads: a region and labels that are not empty,
+        a period that reads as one, value cells that are plain numbers (:meth:`_quick_number`).
+        :meth:`read` would make the same of it: such a row cannot fail, is no heading, no
+        empty row, no row of notes, and tells the ValueReader nothing (it is read here before
+        anything else is looked at).
         """
         if len(values) <= self.widest:
             return None
-        texts = self.texts
         region = ""
         if self.region is not None:
             cell = values[self.region]
-            region = texts[cell] if cell.__class__ is str else ""
+            memo = self.texts.get(cell.__class__)
+            region = memo[cell] if memo is not None else ""
             if not region:
                 return None
-        labels: tuple[str, ...] = ()
+        labels: tuple[str, ...] | None = ()
         if self.pick_labels is not None:
             labels = self._quick_labels(values)
             if labels is None:
@@ -679,18 +680,59 @@ class _RowReader:
         common, missing = self.common, self.missing
         for position, index in self.values:
             cell = values[index]
-            if cell.__class__ is not str or not common(cell) or cell in missing:
-                return None
-            readings.append((position, (Decimal(cell.replace(",", ".")), None, None)))
+            if cell.__class__ is str:  # CSV text: as ValueReader.at_once, without the call
+                if not common(cell) or cell in missing:
+                    return None
+                found = Decimal(cell.replace(",", "."))  # type: ignore[attr-defined]
+            else:
+                found = self._quick_number(cell, row, index)
+                if found is None:
+                    return None
+            readings.append((position, (found, None, None)))
         period = self.period
         if self.period_column is not None:
             cell = values[self.period_column]
-            period = self.periods[cell] if cell.__class__ is str else None
+            memo = self.periods.get(cell.__class__)
+            period = memo[cell] if memo is not None else None
             if period is None:
                 return None
-        if not readings:
+        return _make_row((number, region, period, labels, readings)) if readings else None
+
+    def _quick_labels(self, values: Sequence[object]) -> tuple[str, ...] | None:
+        cells = self.pick_labels(values)  # type: ignore[misc]
+        if len(self.long_columns) == 1:
+            cells = (cells,)
+        labels = []
+        for cell in cells:
+            memo = self.texts.get(cell.__class__)
+            label = memo[cell] if memo is not None else ""
+            if not label:
+                return None
+            labels.append(label)
+        return tuple(labels)
+
+    def _quick_number(self, cell: object, row: Sequence[Any], index: int) -> Decimal | None:
+        """A sheet's or a record's number as ValueReader.read gives it, where that is plain.
+
+        Plain: an int; a float below 1e15 (no exponent to drop) or a Decimal with no positive
+        exponent, shown in a format that fixes no decimals; and no missing marker that is a
+        number. Anything else (None: read() looks) might need rounding, or fail.
+        """
+        if self.values_reader.numeric_markers:
             return None
-        return _make_row((number, region, period, labels, readings))
+        kind = cell.__class__
+        if kind is float:
+            if not -1e15 < cell < 1e15:  # type: ignore[operator]
+                return None
+        elif kind is Decimal:
+            if not cell.is_finite() or cell.as_tuple().exponent > 0:  # type: ignore[attr-defined]
+                return None
+        elif kind is not int:
+            return None
+        number_format = None if self.bare else row[index].number_format
+        if format_decimals(number_format) is not None:  # 0.00, 0%: rounded, scaled
+            return None
+        return number_of_cell(cell, number_format)  # type: ignore[arg-type]
 
     def read(self, number: int, values: Sequence[object], row: Sequence[Any]) -> Row:
         """Row ``number``: ``values`` its cells' values, ``row`` its cells as the grid gave them."""
@@ -700,52 +742,21 @@ class _RowReader:
         region = "" if index is None or index >= count else text(values[index])
         labels = tuple([text(values[i]) if i < count else "" for i in self.long_columns])
         readings = []
-        common, missing = self.common, self.missing
         for position, index in self.values:
-            value = values[index] if index < count else None
-            if value.__class__ is str and common(value) and value not in missing:
-                # most cells: read at once, as ValueReader.at_once does (without its call),
-                # with no number format to look up and no cell name to make
-                readings.append((position, (Decimal(value.replace(",", ".")), None, None)))
-            else:
-                reading = self._read_value(number, values, row, index)
-                if reading is not None:
-                    readings.append((position, reading))
+            reading = self._read_value(number, values, row, index)
+            if reading is not None:
+                readings.append((position, reading))
         period = self.period
         if readings:
-            index = self.period_column
-            if index is not None:
-                value = values[index] if index < count else None
-                # a column of periods repeats a few texts: each is read once
-                period = self._periods.get(value) if value.__class__ is str else None
-                if period is None:
-                    period = self._read_period(number, value, index)
+            if self.period_column is not None:
+                period = self._read_period(number, values, self.period_column)
             if "" in labels or (self.region is not None and not region):
                 self._refuse_unnamed(number, labels, region)
         return _make_row((number, region, period, labels, readings))
 
     def _text(self, value: object) -> str:
-        """:func:`text_of` a label or region cell; a column of them repeats a few texts."""
-        if value.__class__ is not str:
-            return text_of(value)
-        found = self._texts.get(value)
-        if found is None:
-            if len(self._texts) >= _MEMO_SIZE:
-                self._texts.clear()
-            found = self._texts[value] = text_of(value)  # type: ignore[index]
-        return found
-
-    def _quick_labels(self, values: Sequence[object]) -> tuple[str, ...] | None:
-        cells = self.pick_labels(values)  # type: ignore[misc]
-        if len(self.long_columns) == 1:
-            if cells.__class__ is not str:
-                return None
-            label = self.texts[cells]
-            return (label,) if label else None
-        if any(cell.__class__ is not str for cell in cells):
-            return None
-        labels = tuple([self.texts[cell] for cell in cells])
-        return None if "" in labels else labels
+        memo = self.texts.get(value.__class__)
+        return memo[value] if memo is not None else text_of(value)
 
     def _read_value(
         self, number: int, values: Sequence[object], row: Sequence[Any], index: int
@@ -753,19 +764,14 @@ class _RowReader:
         count = len(values)
         value = values[index] if index < count else None
         number_format = None if self.bare or index >= count else row[index].number_format
-        return self.read_value(value, number_format, lambda: self.grid.cell_name(number, index))
+        return self.values_reader.read(
+            value, number_format, lambda: self.grid.cell_name(number, index)
+        )
 
-    def _read_period(self, number: int, value: object, index: int) -> str:
-        kind = value.__class__
-        if kind is str or kind is int or kind is float:
-            key = value if kind is str else (kind, value)  # 2020 and 2020.0 are equal keys
-            period = self._periods.get(key)
-            if period is None:
-                if len(self._periods) >= _MEMO_SIZE:
-                    self._periods.clear()
-                period = self._periods[key] = read_period(_header_text(value))  # type: ignore[assignment]
-        else:
-            period = read_period(_header_text(value))
+    def _read_period(self, number: int, values: Sequence[object], index: int) -> str:
+        value = values[index] if index < len(values) else None
+        memo = self.periods.get(value.__class__)
+        period = memo[value] if memo is not None else _period_of(value)
         if period is None:
             raise ParseError(
                 f"{self.grid.cell_name(number, index)}: {text_of(value)!r} is not a period "
@@ -785,6 +791,11 @@ class _RowReader:
             f"{self.grid.cell_name(number, self.region)} is empty: the row has "  # type: ignore[arg-type]
             "values, so it needs a region"
         )
+
+
+def _period_of(value: object) -> str | None:
+    """The period a cell of a period column names, or None."""
+    return read_period(_header_text(value))
 
 
 _make_row = Row._make  # tuple.__new__: a named tuple without the frame of its __new__

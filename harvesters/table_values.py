@@ -197,7 +197,7 @@ class ValueReader:
         #: undeclared, whole numbers (``1.5`` has to tell the table's convention)
         self.common_text = (_SIMPLE[decimal] if decimal else _WHOLE).fullmatch
         #: markers that are numbers (``0``, ``0,00``) match numeric cells of that value too
-        self._numeric_markers = _numeric_markers(missing, decimal)
+        self.numeric_markers = _numeric_markers(missing, decimal)
         self._seen_mark: tuple[str, str] | None = None  #: (mark, the cell that showed it)
         self.texts = 0  #: cells of text that is no number (kept as notes)
         self.first_text: str | None = None
@@ -236,8 +236,8 @@ class ValueReader:
 
     def _number(self, value: int | float | Decimal, number_format: str | None) -> Reading:
         number = number_of_cell(value, number_format)
-        if self._numeric_markers:
-            flag = self._numeric_markers.get(number)
+        if self.numeric_markers:
+            flag = self.numeric_markers.get(number)
             if flag is not None:
                 return None, flag, None
         return number, None, None
