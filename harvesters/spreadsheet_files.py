@@ -289,7 +289,8 @@ def merged_ranges(body: bytes, title: str, where: str) -> list[tuple[int, int, i
         while chunk := stream.read(1 << 20):
             data = tail + chunk
             end = 0
-            for match in _MERGE.finditer(data):
+            # most chunks hold no merge: a plain search first, the pattern only where it helps
+            for match in _MERGE.finditer(data) if b"mergeCell" in data else ():
                 first_col, first_row, last_col, last_row = match.groups()
                 last_col, last_row = last_col or first_col, last_row or first_row
                 ranges.append(

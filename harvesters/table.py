@@ -569,7 +569,8 @@ class _Reader:
                         f"{_describe(dimensions)} again (first in row {first}): two rows "
                         "name the same region; tell them apart with a dimension, or fix the file"
                     )
-                records.append(make_record((indicator, *key, *reading)))  # type: ignore[misc]
+                value, flag, note = reading  # type: ignore[misc]
+                records.append(make_record((indicator, *key, value, flag, note)))
         self.messages.insert(
             0,
             f"{self.grid.where}: read {len(data)} row(s) (rows {data[0].number}-"
@@ -652,6 +653,7 @@ class _RowReader:
         self.widest = max(i for i in used + [i for _, i in self.values] if i is not None)
         self.texts = {kind: _Memo(text_of) for kind in (str, int, float)}
         self.periods = {kind: _Memo(_period_of) for kind in (str, int, float)}
+        self.label_tuples = {kind: _Memo(_labels_of) for kind in (str, int, float)}
 
     def quick(self, number: int, values: Sequence[object], row: Sequence[Any]) -> Row | None:
         """Row ``number`` read at once if it is a common one; None: :meth:`read` must look.
@@ -699,10 +701,12 @@ class _RowReader:
         return _make_row((number, region, period, labels, readings)) if readings else None
 
     def _quick_labels(self, values: Sequence[object]) -> tuple[str, ...] | None:
-        cells = self.pick_labels(values)  # type: ignore[misc]
-        if len(self.long_columns) == 1:
-            cells = (cells,)
+        if len(self.long_columns) == 1:  # one long dimension (most tables): its labels memoized
+            cell = values[self.long_columns[0]]
+            memo = self.label_tuples.get(cell.__class__)
+            return memo[cell] if memo is not None else None
         labels = []
+        cells = self.pick_labels(values)  # type: ignore[misc]
         for cell in cells:
             memo = self.texts.get(cell.__class__)
             label = memo[cell] if memo is not None else ""
@@ -791,6 +795,12 @@ class _RowReader:
             f"{self.grid.cell_name(number, self.region)} is empty: the row has "  # type: ignore[arg-type]
             "values, so it needs a region"
         )
+
+
+def _labels_of(value: object) -> tuple[str] | None:
+    """The labels of a row with one long dimension, or None where its label is empty."""
+    text = text_of(value)
+    return (text,) if text else None
 
 
 def _period_of(value: object) -> str | None:
