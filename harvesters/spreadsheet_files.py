@@ -25,7 +25,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
 
@@ -95,11 +95,10 @@ def csv_grid(
         )
     text = io.TextIOWrapper(io.BytesIO(body), encoding=encoding, newline="")
     reader = csv.reader(text, delimiter=delimiter)
-    rows = ([Cell(value) for value in row] for row in reader)
-    return Grid(_csv_rows(rows, where), where), messages
+    return Grid(_csv_rows(reader, where), where, bare=True), messages  # rows of text
 
 
-def _csv_rows(rows: Iterator[list[Cell]], where: str) -> Iterator[list[Cell]]:
+def _csv_rows(rows: Iterator[list[str]], where: str) -> Iterator[list[str]]:
     try:
         yield from rows
     except csv.Error as exc:
@@ -172,7 +171,6 @@ def xlsx_grid(body: bytes, where: str, sheet: str | None) -> tuple[Grid, list[st
             f"{where} has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))}"
         )
     worksheet = workbook[title]
-    worksheet.reset_dimensions()  # a stale <dimension> would cut the rows short
     merges = merged_ranges(body, title, where)
     rows = _sheet_rows(workbook, worksheet, merges)
     return SheetGrid(rows, f"{where}, sheet {title!r}"), []
@@ -183,33 +181,82 @@ def _sheet_rows(workbook: Any, worksheet: Any, merges) -> Iterator[list[Cell]]:
     active: list[tuple[int, int, int, int, Cell]] = []
     expected = 1
     try:
-        for raw in worksheet.iter_rows():
-            number = _row_number(raw, expected)
-            while expected < number:  # read-only mode skips rows that hold nothing
+        for first, row in _parsed_rows(workbook, worksheet):
+            number = expected if first is None else first
+            while expected < number:  # a cell's own row number may run ahead of its row's
                 yield _merged(expected, [], pending, active)
                 expected += 1
-            row = [_cell(c) for c in raw]
             yield _merged(number, row, pending, active)
             expected = number + 1
     finally:
         workbook.close()
 
 
-def _row_number(raw: Sequence[Any], expected: int) -> int:
-    for cell in raw:
-        row = getattr(cell, "row", None)
-        if row is not None:
-            return row
-    return expected
+def _parsed_rows(workbook: Any, worksheet: Any) -> Iterator[tuple[int | None, list[Cell]]]:
+    """The rows of a read-only sheet as ``iter_rows()`` gives them, as lists of our Cells.
+
+    For each row, the row number its first cell tells (None: no cell) and its cells. This is
+    openpyxl's ``ReadOnlyWorksheet._cells_by_row`` (3.1) with no ``<dimension>`` to trust (a
+    stale one would cut the rows short): its sheet parser's rows, a row missing from the XML
+    given as an empty one, a row numbered below the rows before it skipped. It makes our
+    :class:`Cell` of each cell's dict itself: a ``ReadOnlyCell`` per cell, and the lookup of
+    its number format through the workbook's styles, cost as much as the rest of our reading
+    of a sheet. (openpyxl is pinned below 3.2 in pyproject.toml; the XLSX tests read merged
+    cells, dates, number formats and gaps through this.)
+    """
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    formats: dict[int, str | None] = {}
+
+    def number_format(style_id: int) -> str | None:
+        if style_id not in formats:  # as the cell would say it, once per style
+            formats[style_id] = ReadOnlyCell(worksheet, 0, 0, None, style_id=style_id).number_format
+        return formats[style_id]
+
+    counter = 1
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            worksheet._shared_strings,
+            data_only=workbook.data_only,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for index, cells in parser.parse():
+            while counter < index:  # a row missing from the XML holds nothing
+                counter += 1
+                yield None, []
+            if counter <= index:
+                counter += 1
+                yield _row_of(index, cells, number_format)
 
 
-def _cell(cell: Any) -> Cell:
-    value = cell.value
-    if value is None:
-        return EMPTY
-    if isinstance(value, str):
-        return Cell(value)
-    return Cell(value, cell.number_format)
+def _row_of(index: int, cells: list[dict[str, Any]], number_format) -> tuple[int | None, list]:
+    """A parsed row's cells by column (up to its last cell's), and its first cell's row."""
+    if not cells:
+        return None, []
+    width = cells[-1]["column"]
+    row = [EMPTY] * width
+    odd = False
+    for cell in cells:
+        column = cell["column"]
+        if column <= width:  # openpyxl drops a cell after the row's last (out of order)
+            value = cell["value"]
+            if value is None:
+                row[column - 1] = EMPTY
+            elif value.__class__ is str:
+                row[column - 1] = Cell(value)
+            else:
+                row[column - 1] = Cell(value, number_format(cell["style_id"]))
+            odd = odd or cell["row"] != index
+    if not odd:
+        return index, row
+    # a cell whose address names another row: the row is the one of its first cell, as the
+    # ReadOnlyCell would tell (its last cell in a column wins, as it does in the row)
+    rows = {cell["column"]: cell["row"] for cell in cells if cell["column"] <= width}
+    return rows[min(rows)], row
 
 
 def _merged(number: int, row: list[Cell], pending: list, active: list) -> list[Cell]:
@@ -242,7 +289,8 @@ def merged_ranges(body: bytes, title: str, where: str) -> list[tuple[int, int, i
         while chunk := stream.read(1 << 20):
             data = tail + chunk
             end = 0
-            for match in _MERGE.finditer(data):
+            # most chunks hold no merge: a plain search first, the pattern only where it helps
+            for match in _MERGE.finditer(data) if b"mergeCell" in data else ():
                 first_col, first_row, last_col, last_row = match.groups()
                 last_col, last_row = last_col or first_col, last_row or first_row
                 ranges.append(

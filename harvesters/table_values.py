@@ -37,6 +37,7 @@ _MINUS = "-\u2212"
 _NUMBERISH = re.compile(rf"[+{_MINUS}]?[\d.,{_SPACES}]*\d[\d.,{_SPACES}]*")
 _PLAIN = re.compile(r"\d+")
 _SIMPLE = {",": re.compile(r"-?\d+(?:,\d+)?"), ".": re.compile(r"-?\d+(?:\.\d+)?")}
+_WHOLE = re.compile(r"-?\d+")
 _EXPONENT = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
 _GROUPS = {
     ",": re.compile(rf"[1-9]\d{{0,2}}(?:[.{_SPACES}]\d{{3}})+(?:,\d+)?|\d+(?:,\d+)?"),
@@ -95,13 +96,17 @@ def format_decimals(number_format: str | None) -> tuple[int, int, bool] | None:
 
 def number_of_cell(value: int | float | Decimal, number_format: str | None) -> Decimal:
     """A spreadsheet's numeric cell as the sheet shows it (see the module doc)."""
+    shown = format_decimals(number_format)
+    if shown is None and value.__class__ is float and -1e15 < value < 1e15:
+        # The common cell of a sheet, at once: a finite float in a General format; below
+        # 1e15 its shortest text has no exponent above zero, so plain() has nothing to do.
+        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
     else:
         number = Decimal(repr(value))
-    shown = format_decimals(number_format)
     if shown is None:
         if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
             return Decimal(int(value))
@@ -188,14 +193,34 @@ class ValueReader:
         self.missing = missing
         self.marks = marks
         self.empty_allowed = "" in missing
+        #: text read at once: with the decimal declared, what parse_number reads first;
+        #: undeclared, whole numbers (``1.5`` has to tell the table's convention)
+        self.common_text = (_SIMPLE[decimal] if decimal else _WHOLE).fullmatch
         #: markers that are numbers (``0``, ``0,00``) match numeric cells of that value too
-        self._numeric_markers = _numeric_markers(missing, decimal)
+        self.numeric_markers = _numeric_markers(missing, decimal)
         self._seen_mark: tuple[str, str] | None = None  #: (mark, the cell that showed it)
         self.texts = 0  #: cells of text that is no number (kept as notes)
         self.first_text: str | None = None
 
+    def at_once(self, value: object) -> Decimal | None:
+        """The number of the common text cell, or None: then :meth:`read` must look closer.
+
+        A table has millions of cells like ``12,5`` or ``-3``: digits, a sign and the declared
+        decimal mark, nothing to strip. :meth:`read` would read them the same way (no marker,
+        checked here; no footnote mark; the first branch of :func:`parse_number`), only slower.
+        """
+        if value.__class__ is str and self.common_text(value) and value not in self.missing:
+            return Decimal(value.replace(",", "."))  # type: ignore[attr-defined]
+        return None
+
     def read(self, value: object, number_format: str | None, name: Callable[[], str]) -> Reading:
         """Read one value cell; ``name()`` names it in an error."""
+        number = self.at_once(value)
+        if number is not None:
+            return number, None, None
+        kind = value.__class__
+        if kind is float or kind is int or kind is Decimal:  # a sheet's number, at once too
+            return self._number(value, number_format)  # type: ignore[arg-type]
         if value is None or (isinstance(value, str) and not value.strip(_SPACES + "\t\r\n")):
             if self.empty_allowed:
                 return None
@@ -206,13 +231,16 @@ class ValueReader:
         if isinstance(value, bool) or isinstance(value, date | datetime | time):
             raise ParseError(f"{name()} holds {text_of(value)!r}, not a number")
         if isinstance(value, int | float | Decimal):
-            number = number_of_cell(value, number_format)
-            if self._numeric_markers:
-                flag = self._numeric_markers.get(number)
-                if flag is not None:
-                    return None, flag, None
-            return number, None, None
+            return self._number(value, number_format)
         return self._text(" ".join(str(value).split()), name)
+
+    def _number(self, value: int | float | Decimal, number_format: str | None) -> Reading:
+        number = number_of_cell(value, number_format)
+        if self.numeric_markers:
+            flag = self.numeric_markers.get(number)
+            if flag is not None:
+                return None, flag, None
+        return number, None, None
 
     def _text(self, text: str, name: Callable[[], str]) -> Reading:
         flag = self.missing.get(text.casefold())
