@@ -283,7 +283,7 @@ class ObservationList(MethodView):
         limit = args.get("limit") or state().settings.PAGE_SIZE
         query.limit = limit + 1
         conn = connection()
-        rows = list(queries.iter_observations(conn, query))
+        rows = queries.page_of_observations(conn, query)
         next_url = None
         if len(rows) > limit:
             rows = rows[:limit]

@@ -63,9 +63,14 @@ class ObservationRow(NamedTuple):
     note: str | None
 
 
-def keyset(row) -> tuple:
-    """The position of ``row`` in the stable order (the pagination cursor)."""
-    return (row.region_code, row.series_id, row.period_start, row.period_end)
+def _day(value: date | str) -> date:
+    # A plain DBAPI row (page_of_observations) has SQLite's dates as their ISO text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def keyset(row: Sequence) -> tuple:
+    """The position of ``row`` (in ObservationRow's order) in the stable order: the cursor."""
+    return (row[0], row[3], _day(row[4]), _day(row[5]))
 
 
 def data_version(conn: Connection) -> int:
@@ -76,18 +81,17 @@ def data_version(conn: Connection) -> int:
     return int(value or 0)
 
 
+_DATA_STATE_SQL = "SELECT key, value FROM store_meta WHERE key IN ('data_version', 'data_token')"
+
+
 def data_state(conn: Connection) -> str:
     """The data version with its random token (``"12.3f9c..."``): what ETags and caches key on.
 
     The token is renewed with every version, so a store restored from a backup and harvested
     again reaches a version number it had before, but never the same state text.
     """
-    meta = t.store_meta
-    values = dict(
-        conn.execute(
-            select(meta.c.key, meta.c.value).where(meta.c.key.in_(("data_version", "data_token")))
-        ).all()
-    )
+    # Plain SQL text: read on every request, and building the statement cost more than running it
+    values = dict(conn.exec_driver_sql(_DATA_STATE_SQL).all())
     return f"{values.get('data_version', '0')}.{values.get('data_token', '')}"
 
 
@@ -228,6 +232,22 @@ def _observation_select(query: ObservationQuery):
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
     return stmt
+
+
+def page_of_observations(conn: Connection, query: ObservationQuery) -> list[tuple]:
+    """One page (``query.limit`` set) of observations as the DBAPI's plain tuples, read at once.
+
+    In ObservationRow's positions, but straight from the driver's cursor: making a SQLAlchemy
+    ``Row`` of each of a page's rows and handing them out one by one cost a tenth of the API's
+    time per page. The dates of SQLite's rows are ISO texts there (:func:`keyset` reads both).
+    """
+    if query.limit is None:
+        raise ValueError("a page needs a limit; stream the rest with iter_observations")
+    result = conn.execute(_observation_select(query))
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[ObservationRow]:
