@@ -570,7 +570,7 @@ class _Reader:
                         "name the same region; tell them apart with a dimension, or fix the file"
                     )
                 value, flag, note = reading  # type: ignore[misc]
-                records.append(make_record((indicator, *key, value, flag, note)))
+                records.append(make_record((indicator, *key, value, flag, note, None)))
         self.messages.insert(
             0,
             f"{self.grid.where}: read {len(data)} row(s) (rows {data[0].number}-"

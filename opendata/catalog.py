@@ -6,7 +6,16 @@ The contract (more keys are allowed and kept in ``DatasetSpec.extra``)::
     title: Inflasi tahunan (y-on-y) menurut provinsi      # or {id: ..., en: ...}
     source: bps
     bps: {domain: "0000", var: 2263, years: "2020-2024"}
-    # optional: description, license, attribution, frequency, tags, dimensions
+    # optional: description, license, attribution, frequency, tags, dimensions, target
+
+A dataset of plan figures declares what they are targets of (docs/harvesters.md, "Targets")::
+
+    target:
+      of: {dataset: tpt-provinsi, indicator: "543", dimensions: {jenis_kelamin: "_T"}}
+      better: lower                 # lower | higher, or per value of a dimension:
+                                    # {by: indikator, lower: [code, ...], higher: [code, ...]}
+      document: RPJMD Provinsi Kalimantan Selatan 2021-2026
+      scale: 1000000                # optional: target x scale is in the actual's unit
 
 YAML 1.1 reads an unquoted ``0000`` as the integer 0 (and ``0601`` as an octal number); the
 catalog's loader reads any plain scalar with a leading zero as the text it is, so
@@ -18,6 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +35,7 @@ import yaml
 
 from opendata import columns
 from opendata.exceptions import CatalogError
-from opendata.model import DatasetSpec
+from opendata.model import HIGHER, LOWER, DatasetSpec, TargetSpec
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
 #: matched whole (``fullmatch``): ``$`` would also match before a trailing newline
@@ -41,7 +51,11 @@ _KNOWN_KEYS = {
     "frequency",
     "tags",
     "dimensions",
+    "target",
 }
+TARGET_KEYS = ("of", "better", "document", "scale")
+TARGET_OF_KEYS = ("dataset", "indicator", "dimensions")
+BETTER = (LOWER, HIGHER)
 
 
 class _CatalogLoader(yaml.SafeLoader):
@@ -103,6 +117,107 @@ def _refuse_clashing_dimensions(dimensions: Mapping[str, str], where: str) -> No
         placed.append(dimension_id)
 
 
+def _code(value: Any) -> str | None:
+    """A code as the catalog may write it: a text, or a number YAML read (``543``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | str) and str(value).strip():
+        return str(value).strip()
+    return None
+
+
+def _unknown_keys(raw: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise CatalogError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(known)})")
+
+
+def _better(raw: Any, where: str) -> tuple[str | None, str | None, dict[str, str]]:
+    """``better``: lower | higher, or {by: <dimension slug>, lower: [codes], higher: [codes]}."""
+    if raw in BETTER:
+        return raw, None, {}
+    if isinstance(raw, Mapping) and "by" in raw:
+        _unknown_keys(raw, ("by", *BETTER), where)
+        by = raw["by"]
+        if not isinstance(by, str) or not _SLUG.fullmatch(by):
+            raise CatalogError(f"{where}.by: must be a dimension id of this dataset (indikator)")
+        values: dict[str, str] = {}
+        for direction in BETTER:
+            codes = raw.get(direction) or []
+            if not isinstance(codes, list) or any(_code(c) is None for c in codes):
+                raise CatalogError(f"{where}.{direction}: must be a list of value codes of '{by}'")
+            for code in map(_code, codes):
+                if code in values:
+                    raise CatalogError(f"{where}: the code '{code}' is both lower and higher")
+                values[code] = direction
+        if not values:
+            raise CatalogError(f"{where}: list the codes of '{by}' under 'lower' and 'higher'")
+        return None, by, values
+    raise CatalogError(
+        f"{where}: must be 'lower' (a smaller figure is better: unemployment, poverty) or "
+        "'higher' (growth, HDI), or {by: <dimension>, lower: [codes], higher: [codes]}"
+    )
+
+
+def parse_target(raw: Any, where: str) -> TargetSpec:
+    """Validate a ``target:`` section (whether ``of.dataset`` exists is load_catalog's check)."""
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{where}: must be a mapping with 'of' and 'better'")
+    _unknown_keys(raw, TARGET_KEYS, where)
+    of = raw.get("of")
+    if isinstance(of, str):
+        of = {"dataset": of}
+    if not isinstance(of, Mapping) or not isinstance(of.get("dataset"), str):
+        raise CatalogError(
+            f"{where}.of: must name the dataset of the actual figures, "
+            'e.g. {dataset: tpt-provinsi, indicator: "543"}'
+        )
+    _unknown_keys(of, TARGET_OF_KEYS, f"{where}.of")
+    if not _ID.fullmatch(of["dataset"]):
+        raise CatalogError(f"{where}.of.dataset: {of['dataset']!r} is not a dataset id")
+    indicator = of.get("indicator")
+    if indicator is not None and _code(indicator) is None:
+        raise CatalogError(f'{where}.of.indicator: must be an indicator code, e.g. "543"')
+    dimensions = of.get("dimensions") or {}
+    if not isinstance(dimensions, Mapping) or not all(
+        isinstance(k, str) and _SLUG.fullmatch(k) and _code(v) is not None
+        for k, v in dimensions.items()
+    ):
+        raise CatalogError(
+            f"{where}.of.dimensions: must map a dimension id of the actual dataset to the code "
+            "of one of its values, e.g. {jenis_kelamin: _T}"
+        )
+    if "better" not in raw:
+        raise CatalogError(
+            f"{where}: 'better' is missing: lower (a smaller figure is better) or higher"
+        )
+    better, better_by, better_values = _better(raw["better"], f"{where}.better")
+    document = raw.get("document")
+    if document is not None and not (isinstance(document, str) and document.strip()):
+        raise CatalogError(f"{where}.document: must be a text (the plan that set the targets)")
+    scale = raw.get("scale")
+    if scale is not None:
+        try:
+            scale = Decimal(str(scale))
+        except InvalidOperation:
+            scale = None
+        if isinstance(raw["scale"], bool) or scale is None or not scale.is_finite() or scale <= 0:
+            raise CatalogError(
+                f"{where}.scale: must be a positive number: what a target figure is multiplied "
+                "by to be in the actual's unit (1000000 for juta rupiah against rupiah)"
+            )
+    return TargetSpec(
+        dataset=of["dataset"],
+        better=better,
+        better_by=better_by,
+        better_values=better_values,
+        indicator=None if indicator is None else _code(indicator),
+        dimensions={k: _code(v) for k, v in dimensions.items()},
+        document=document.strip() if document else None,
+        scale=scale,
+    )
+
+
 def parse_spec(raw: Any, path: Path) -> DatasetSpec:
     """Validate one loaded catalog document; raise CatalogError naming the file and the key."""
     where = str(path)
@@ -141,6 +256,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
     _refuse_clashing_dimensions(dimensions, where)
     _refuse_misspelt_keys(raw, source, where)
     description = raw.get("description")
+    target = raw.get("target")
     return DatasetSpec(
         id=dataset_id,
         title=_texts(raw["title"], "title", where),
@@ -154,6 +270,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
         tags=tuple(tags),
         dimensions=dict(dimensions),
         extra={k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != source},
+        target=None if target is None else parse_target(target, f"{where}: target"),
     )
 
 
@@ -181,4 +298,25 @@ def load_catalog(directory: Path) -> dict[str, DatasetSpec]:
             raise CatalogError(f"{path}: {exc.args[0]}") from None
         harvester.validate_spec(spec)
         specs[spec.id] = spec
+    check_targets(specs)
     return specs
+
+
+def check_targets(specs: Mapping[str, DatasetSpec]) -> None:
+    """Every ``target.of`` names another dataset of the catalog, which is not itself a target."""
+    for spec in specs.values():
+        if spec.target is None:
+            continue
+        where = f"{spec.path}: target.of.dataset"
+        actual = specs.get(spec.target.dataset)
+        if actual is None:
+            close = difflib.get_close_matches(spec.target.dataset, sorted(specs), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise CatalogError(f"{where}: no dataset '{spec.target.dataset}' in the catalog{hint}")
+        if actual.id == spec.id:
+            raise CatalogError(f"{where}: a dataset cannot be the target of itself")
+        if actual.target is not None:
+            raise CatalogError(
+                f"{where}: '{actual.id}' holds targets itself; name the dataset of the actual "
+                "figures"
+            )

@@ -16,6 +16,66 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
+LOWER, HIGHER = "lower", "higher"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A catalog entry's ``target:`` section: its figures are targets of another dataset's.
+
+    Which actual figure a target cell is compared with: the ``dataset``'s series of the same
+    region, of ``indicator`` (or the actual dataset's only indicator, or the one with the target's
+    indicator code), with each dimension's value picked by ``dimensions`` ({slug: code}) or, for a
+    dimension both datasets have, the target's own value code.
+    """
+
+    dataset: str  #: the id of the dataset whose figures these are targets of
+    better: str | None = None  #: lower | higher; None when decided per value of ``better_by``
+    better_by: str | None = None  #: a dimension slug of the target dataset
+    better_values: Mapping[str, str] = field(default_factory=dict)  #: its value code -> better
+    indicator: str | None = None
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    document: str | None = None  #: the plan that set the targets (RPJMD, RKPD, ...)
+    #: what a target figure is multiplied by to be in the actual's unit ("juta rupiah": 1000000)
+    scale: Decimal | None = None
+
+    def better_for(self, dimensions: Mapping[str, str]) -> str | None:
+        """lower | higher for a target series with these {slug: code}; None if not declared."""
+        if self.better_by is None:
+            return self.better
+        return self.better_values.get(dimensions.get(self.better_by, ""))
+
+    def to_json(self) -> dict[str, Any]:
+        """The section as the store keeps it (``dataset.target``) and the API shows it."""
+        return {
+            "of": {
+                "dataset": self.dataset,
+                "indicator": self.indicator,
+                "dimensions": dict(self.dimensions),
+            },
+            "better": self.better,
+            "better_by": self.better_by,
+            "better_values": dict(self.better_values),
+            "document": self.document,
+            "scale": None if self.scale is None else str(self.scale),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TargetSpec:
+        """The inverse of :meth:`to_json`."""
+        of = data["of"]
+        scale = data.get("scale")
+        return cls(
+            dataset=of["dataset"],
+            better=data.get("better"),
+            better_by=data.get("better_by"),
+            better_values=dict(data.get("better_values") or {}),
+            indicator=of.get("indicator"),
+            dimensions=dict(of.get("dimensions") or {}),
+            document=data.get("document"),
+            scale=None if scale is None else Decimal(scale),
+        )
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -34,6 +94,8 @@ class DatasetSpec:
     #: dimension slug overrides, e.g. {"vervar": "jenis_korban", "turvar": "harga"}
     dimensions: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: set when the dataset's figures are targets (plan figures) of another dataset's
+    target: TargetSpec | None = None
 
     @property
     def snapshot_dir(self) -> Path:
@@ -114,7 +176,9 @@ class Record(NamedTuple):
     """One observation: (indicator, region, period, dimension values) -> value, flag, note.
 
     ``value`` is the exact decimal the source sent (``Decimal("7.10")`` stays ``7.10``), or None
-    where the cell holds no number (``flag`` then says why, see :data:`FLAGS`); ``dimensions``
+    where the cell holds no number (``flag`` then says why, see :data:`FLAGS`); ``value_to`` is
+    the other end of a range (a target ``6,0-6,9``: value 6.0, value_to 6.9, both as published,
+    in the published order), None for a single figure; ``dimensions``
     pairs each dimension id with a value code, in the dataset's dimension order. (A named tuple:
     a harvest makes hundreds of thousands.)
     """
@@ -126,6 +190,7 @@ class Record(NamedTuple):
     value: Decimal | None
     flag: str | None = None
     note: str | None = None
+    value_to: Decimal | None = None
 
 
 @dataclass

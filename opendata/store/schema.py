@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 metadata = MetaData(
     naming_convention={
@@ -74,6 +74,7 @@ dataset = Table(
     Column("source_last_update", DateTime),
     Column("last_run_id", Integer),  # the last harvest run that succeeded
     Column("changed_run_id", Integer),  # the last harvest run that changed its data
+    Column("target", Text),  # JSON: the catalog's target section (TargetSpec.to_json), or NULL
 )
 
 indicator = Table(
@@ -174,6 +175,7 @@ observation = Table(
     Column("period_end", Date, nullable=False),
     Column("value_text", Text),  # the exact decimal text the source sent, however long
     Column("value_num", Float),  # for sorting and range filters only
+    Column("value_to_text", Text),  # a range's other end (targets: "6,0-6,9"), as published
     Column("flag", String(16)),
     Column("note", Text),
     Column("first_seen_run_id", Integer, nullable=False),
@@ -190,6 +192,7 @@ observation_revision = Table(
     Column("observation_id", ForeignKey("observation.id"), nullable=False, index=True),
     Column("run_id", Integer, nullable=False),  # the run that replaced these values
     Column("value_text", Text),
+    Column("value_to_text", Text),
     Column("flag", String(16)),
     Column("note", Text),
 )

@@ -193,6 +193,9 @@ def _write_dataset_row(conn, spec: DatasetSpec, source: tuple[str, str | None], 
             "frequency": spec.frequency,
             "tags": json.dumps(list(spec.tags)),
             "query": json.dumps(dict(spec.query), sort_keys=True, default=str),
+            "target": None
+            if spec.target is None
+            else json.dumps(spec.target.to_json(), sort_keys=True),
             "source_last_update": last_update,
         },
     )
@@ -494,6 +497,7 @@ def _existing_observations(conn, dataset_id: str) -> dict:
             t.observation.c.flag,
             t.observation.c.note,
             t.observation.c.withdrawn_run_id,
+            t.observation.c.value_to_text,
         )
         .join(t.series, t.series.c.id == t.observation.c.series_id)
         .where(t.series.c.dataset_id == dataset_id)
@@ -512,6 +516,7 @@ _OBSERVATION_COLUMNS = (
     "note",
     "first_seen_run_id",
     "last_changed_run_id",
+    "value_to_text",
 )
 
 
@@ -582,12 +587,12 @@ def _insert_all(conn, records, series_ids, run_id) -> WriteCounts:
     rows = []
     append = rows.append
     # The hot loop of a first harvest (one pass per cell): locals and unpacking on purpose.
-    for indicator, region, period, dims, value, flag, note in records:
+    for indicator, region, period, dims, value, flag, note, value_to in records:
         start, end = bounds[period]
         text, number = (None, None) if value is None else _exact(value)
         append(
             (series_ids[indicator, region, dims], period, start, end, text, number, flag, note)
-            + (run_id, run_id)
+            + (run_id, run_id, None if value_to is None else _exact(value_to)[0])
         )
     try:
         _insert_observations(conn, rows)
@@ -636,22 +641,29 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
     seen: set[tuple[int, str]] = set()
     inserts, updates, revisions = [], [], []
     # The hot loop of a harvest (one pass per cell): locals and tuple unpacking on purpose.
-    for indicator, region, period, dims, value, flag, note in records:
+    for indicator, region, period, dims, value, flag, note, value_to in records:
         series_id = series_ids[indicator, region, dims]
         key = (series_id, period)
         if key in seen:
             raise WriteError(f"two cells for {indicator}/{region}/{period} {_describe(dims)}")
         seen.add(key)
         text, number = (None, None) if value is None else _exact(value)
+        to_text = None if value_to is None else _exact(value_to)[0]
         old = existing.get(key)
         if old is None:
             start, end = bounds[period]
             inserts.append(
-                (series_id, period, start, end, text, number, flag, note, run_id, run_id)
+                (series_id, period, start, end, text, number, flag, note, run_id, run_id, to_text)
             )
             continue
-        obs_id, old_text, old_flag, old_note, withdrawn = old
-        if old_text == text and old_flag == flag and old_note == note and withdrawn is None:
+        obs_id, old_text, old_flag, old_note, withdrawn, old_to = old
+        if (
+            old_text == text
+            and old_to == to_text
+            and old_flag == flag
+            and old_note == note
+            and withdrawn is None
+        ):
             counts.unchanged += 1
             continue
         updates.append(
@@ -659,6 +671,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
                 "b_id": obs_id,
                 "value_text": text,
                 "value_num": number,
+                "value_to_text": to_text,
                 "flag": flag,
                 "note": note,
                 "last_changed_run_id": run_id,
@@ -670,6 +683,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
                 "observation_id": obs_id,
                 "run_id": run_id,
                 "value_text": old_text,
+                "value_to_text": old_to,
                 "flag": old_flag,
                 "note": old_note,
             }
@@ -683,6 +697,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
             .values(
                 value_text=bindparam("value_text"),
                 value_num=bindparam("value_num"),
+                value_to_text=bindparam("value_to_text"),
                 flag=bindparam("flag"),
                 note=bindparam("note"),
                 last_changed_run_id=bindparam("last_changed_run_id"),

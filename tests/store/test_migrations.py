@@ -87,3 +87,20 @@ def fakes_payload():
     from opendata.model import Payload
 
     return Payload("https://x.invalid/", b"{}", 200, "application/json", datetime.now(UTC))
+
+
+def test_0003_goes_down_and_up_again_on_a_harvested_store(engine):
+    from opendata.store.writer import write_dataset as write
+
+    with engine.begin() as conn:
+        run_id = start_run(conn, "b", "demo", offline=True)
+        known = set(conn.execute(select(t.region.c.code)).scalars())
+        write(conn, fakes.spec(), "Fake", fakes.result({("6371", "2024", "2"): "1"}), run_id, known)
+    command.downgrade(alembic_config(engine), "0002")
+    with engine.connect() as conn:
+        columns = conn.execute(text("SELECT * FROM observation")).keys()
+        assert "value_to_text" not in columns
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(t.observation.c.value_text)).scalar() == "1"
+        assert conn.execute(select(t.dataset.c.target)).scalar() is None

@@ -159,3 +159,37 @@ def test_a_changed_region_name_moves_the_data_version(engine):
 def test_values_no_statistic_can_have_are_refused(engine, value):
     with pytest.raises(WriteError, match="not a figure a statistic can have"):
         _write(engine, fakes.result({("6371", "2024", "1"): value}))
+
+
+def _ranges(engine) -> list[tuple[str | None, str | None]]:
+    with engine.connect() as conn:
+        o = t.observation
+        return [tuple(r) for r in conn.execute(select(o.c.value_text, o.c.value_to_text))]
+
+
+def _range_result(low: str, high: str | None) -> ParseResult:
+    result = fakes.result({("6300", "2024", "3"): low})
+    value_to = None if high is None else Decimal(high)
+    result.records[:] = [r._replace(value_to=value_to) for r in result.records]
+    return result
+
+
+def test_a_range_keeps_both_ends_as_published_and_in_their_order(engine):
+    """A target ``0,22-0,18`` stays 0.22 then 0.18; an end that changes is a revision."""
+    _write(engine, _range_result("0.22", "0.18"))
+    assert _ranges(engine) == [("0.22", "0.18")]
+    _, counts = _write(engine, _range_result("0.22", "0.18"))
+    assert (counts.changed, counts.unchanged) == (0, 1)
+    second_run, counts = _write(engine, _range_result("0.22", "0.180"))
+    assert counts.changed == 1
+    assert _ranges(engine) == [("0.22", "0.180")]
+    _, counts = _write(engine, _range_result("0.22", None))  # no longer a range: a change too
+    assert counts.changed == 1 and _ranges(engine) == [("0.22", None)]
+    with engine.connect() as conn:
+        revisions = conn.execute(
+            select(
+                t.observation_revision.c.run_id, t.observation_revision.c.value_to_text
+            ).order_by(t.observation_revision.c.id)
+        ).all()
+    assert [tuple(r) for r in revisions][0] == (second_run, "0.18")
+    assert [r[1] for r in revisions] == ["0.18", "0.180"]
