@@ -7,6 +7,7 @@ The contract (more keys are allowed and kept in ``DatasetSpec.extra``)::
     source: bps
     bps: {domain: "0000", var: 2263, years: "2020-2024"}
     # optional: description, license, attribution, frequency, tags, dimensions, target
+    schedule: {every: 1d}           # optional: how often cron checks it (default by frequency)
 
 A dataset of plan figures declares what they are targets of (docs/harvesters.md, "Targets")::
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ import yaml
 
 from opendata import columns
 from opendata.exceptions import CatalogError
+from opendata.freshness import parse_interval
 from opendata.model import HIGHER, LOWER, DatasetSpec, TargetSpec
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
@@ -52,6 +55,7 @@ _KNOWN_KEYS = {
     "tags",
     "dimensions",
     "target",
+    "schedule",
 }
 TARGET_KEYS = ("of", "better", "document", "scale")
 TARGET_OF_KEYS = ("dataset", "indicator", "dimensions")
@@ -218,6 +222,18 @@ def parse_target(raw: Any, where: str) -> TargetSpec:
     )
 
 
+def _schedule(raw: Any, where: str) -> timedelta | None:
+    """``schedule: {every: 1d}``: how often a harvest checks the source (``harvest --due``)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"every"}:
+        raise CatalogError(f"{where}: 'schedule' must be a mapping {{every: 1d}} (6h, 1d, 2w)")
+    try:
+        return parse_interval(raw["every"])
+    except ValueError as exc:
+        raise CatalogError(f"{where}: schedule.every: {exc}") from None
+
+
 def parse_spec(raw: Any, path: Path) -> DatasetSpec:
     """Validate one loaded catalog document; raise CatalogError naming the file and the key."""
     where = str(path)
@@ -271,6 +287,7 @@ def parse_spec(raw: Any, path: Path) -> DatasetSpec:
         dimensions=dict(dimensions),
         extra={k: v for k, v in raw.items() if k not in _KNOWN_KEYS and k != source},
         target=None if target is None else parse_target(target, f"{where}: target"),
+        check_every=_schedule(raw.get("schedule"), where),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from opendata.catalog import load_catalog
+from opendata.cli_status import configure_json_logs, due_specs, parse_now, status
 from opendata.config import load_settings, unknown_variables
 from opendata.exceptions import ConfigurationError, LockHeld, OpendataError
 
@@ -67,9 +68,18 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
     sys.exit(code)
 
 
+LOG_FORMATS = ("text", "json")
+
+
 @click.group()
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    help="json: one JSON object a log line (for a log shipper).",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, log_format: str) -> None:
     """Harvest and export the open statistics of Kalimantan Selatan."""
     try:
         ctx.obj = Context()
@@ -83,8 +93,13 @@ def cli(ctx: click.Context) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if log_format == "json":
+        configure_json_logs()
     # Alembic reports every schema check at INFO; only `db upgrade` has news worth reading.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+cli.add_command(status)
 
 
 @cli.group()
@@ -116,11 +131,11 @@ def db_upgrade(obj: Context) -> None:
     click.echo(f"store is up to date: {obj.engine.url.render_as_string(hide_password=True)}")
 
 
-def _select_specs(obj: Context, dataset_ids: Sequence[str], all_: bool):
-    if bool(dataset_ids) == all_:
-        raise click.UsageError("name the datasets to harvest, or pass --all (not both)")
+def _select_specs(obj: Context, dataset_ids: Sequence[str], all_: bool, due: bool = False):
+    if dataset_ids and all_ or not (dataset_ids or all_ or due):
+        raise click.UsageError("name the datasets to harvest, or pass --all or --due")
     catalog = obj.catalog()
-    if all_:
+    if all_ or not dataset_ids:
         return list(catalog.values())
     unknown = [d for d in dataset_ids if d not in catalog]
     if unknown:
@@ -130,14 +145,45 @@ def _select_specs(obj: Context, dataset_ids: Sequence[str], all_: bool):
     return [catalog[d] for d in dataset_ids]
 
 
-def _describe(outcome) -> str:
+def _harvest_specs(obj: Context, dataset_ids, all_: bool, due: bool, now_text: str | None):
+    """The catalog entries a harvest command names (those due, with ``--due``)."""
+    try:
+        specs = _select_specs(obj, dataset_ids, all_, due)
+        obj.require_current_schema()
+        if due:
+            specs = due_specs(obj.engine, specs, parse_now(now_text), obj.settings)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    return specs
+
+
+def _describe(outcome, dry_run: bool = False) -> str:
     if outcome.status == "failed":
         return f"{outcome.dataset_id}: FAILED: {outcome.error}"
     counts = outcome.counts
+    if dry_run:
+        return (
+            f"{outcome.dataset_id}: dry run, {outcome.status}: would add {counts.added}, change "
+            f"{counts.changed}, withdraw {counts.withdrawn} ({counts.unchanged} unchanged)"
+        )
     return (
         f"{outcome.dataset_id}: {outcome.status} (added {counts.added}, changed "
         f"{counts.changed}, unchanged {counts.unchanged}, withdrawn {counts.withdrawn})"
     )
+
+
+def _fields(outcome) -> dict:
+    """The outcome as the extra fields of its log record (JSON logs show them as keys)."""
+    counts = outcome.counts
+    return {
+        "dataset": outcome.dataset_id,
+        "run_id": outcome.run_id or None,
+        "status": outcome.status,
+        "added": counts.added,
+        "changed": counts.changed,
+        "unchanged": counts.unchanged,
+        "withdrawn": counts.withdrawn,
+    }
 
 
 @cli.command()
@@ -153,29 +199,66 @@ def _describe(outcome) -> str:
     is_flag=True,
     help="Parse and write even when the source sent exactly what it sent last time.",
 )
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Only the datasets whose check is due (see `opendata status`); with dataset ids, "
+    "those of them that are due.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Fetch and parse, report what would be added, changed and withdrawn; write nothing "
+    "(no run, no payload).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds one dataset's fetch may take (default OPENDATA_HARVEST_DATASET_TIMEOUT).",
+)
+@click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(LOG_FORMATS),
+    help="As `opendata --log-format`, here for convenience.",
+)
+@click.option("--now", "now_text", hidden=True, help="Replay another instant (ISO 8601, UTC).")
 @click.pass_obj
 def harvest(
-    obj: Context, dataset_ids: tuple[str, ...], all_: bool, offline: bool, force: bool
+    obj: Context,
+    dataset_ids: tuple[str, ...],
+    all_: bool,
+    offline: bool,
+    force: bool,
+    due: bool,
+    dry_run: bool,
+    timeout: float | None,
+    log_format: str | None,
+    now_text: str | None,
 ) -> None:
     """Sync datasets from their sources into the store (safe to repeat, e.g. from cron)."""
     from opendata.harvest import Runner
 
-    try:
-        specs = _select_specs(obj, dataset_ids, all_)
-        obj.require_current_schema()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    runner = Runner(obj.engine, obj.settings, offline=offline, force=force)
+    if log_format == "json":
+        configure_json_logs()
+    specs = _harvest_specs(obj, dataset_ids, all_, due, now_text)
+    settings = obj.settings
+    if timeout is not None:  # a copy: the Settings of this command, one key replaced
+        settings = type(settings)({**settings, "HARVEST_DATASET_TIMEOUT": timeout})
+    if not specs:
+        click.echo("nothing is due", err=True)
+        return
+    runner = Runner(obj.engine, settings, offline=offline, force=force, dry_run=dry_run)
     # SIGTERM (systemd, `kill`, a CI timeout) unwinds like Ctrl-C: the running dataset's
     # transaction rolls back, its run is recorded as interrupted and the lock is released.
     signal.signal(signal.SIGTERM, _terminated)
 
     def report(outcome) -> None:
-        line = _describe(outcome)
+        line = _describe(outcome, dry_run)
         if outcome.status == "failed":
-            log.error(line)
+            log.error(line, extra=_fields(outcome))
         else:
-            log.info(line)
+            log.info(line, extra=_fields(outcome))
         for message in outcome.messages:
             log.info("%s: %s", outcome.dataset_id, message)
 
@@ -194,7 +277,8 @@ def harvest(
         _fail(str(exc), EXIT_LOCKED)
     failed = [o for o in outcomes if o.status == "failed"]
     click.echo(
-        f"harvested {len(outcomes) - len(failed)} of {len(outcomes)} datasets"
+        ("dry run, nothing written: " if dry_run else "")
+        + f"harvested {len(outcomes) - len(failed)} of {len(outcomes)} datasets"
         + (f"; failed: {', '.join(o.dataset_id for o in failed)}" if failed else ""),
         err=True,
     )

@@ -234,6 +234,13 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "STALE_AFTER_FAILURES",
+        3,
+        "A dataset whose last harvests failed this many times in a row is `stale` (and "
+        "`failing` in `opendata status`), however recently it was last checked.",
+        _positive_int,
+    ),
+    Setting(
         "LOG_LEVEL",
         "INFO",
         "Log level of the command line (DEBUG, INFO, WARNING, ERROR or CRITICAL).",

@@ -127,9 +127,13 @@ class Runner:
         clock: Any = None,
         reference: RegionIndex | None = None,
         force: bool = False,
+        dry_run: bool = False,
     ):
         self.engine = engine
         self.force = force  #: parse and write even when nothing changed since the last run
+        #: fetch, parse and write as usual, then roll the write back: the counts say what a
+        #: harvest would change, and the store (runs and payloads included) stays as it was
+        self.dry_run = dry_run
         self.settings = settings
         self.offline = offline
         self.session = session
@@ -144,9 +148,11 @@ class Runner:
     ) -> list[Outcome]:
         """Harvest ``specs`` in order under the harvest lock; raise LockHeld if it is taken."""
         with HarvestLock(self.engine, timeout=self.settings.get("LOCK_TIMEOUT", 0)):
-            with self.engine.begin() as conn:
-                interrupted = runs.mark_interrupted(conn)
-                writer.sync_regions(conn, self.reference)
+            interrupted = []
+            if not self.dry_run:
+                with self.engine.begin() as conn:
+                    interrupted = runs.mark_interrupted(conn)
+                    writer.sync_regions(conn, self.reference)
             if interrupted:
                 log.warning(
                     "found %d harvest run(s) left running by a process that died: marked "
@@ -163,6 +169,9 @@ class Runner:
             return outcomes
 
     def _keep(self, run_id: int) -> Callable[[Payload], None]:
+        if self.dry_run:
+            return lambda payload: None
+
         def keep(payload: Payload) -> None:
             with self.engine.begin() as conn:
                 runs.save_payload(conn, run_id, payload)
@@ -171,6 +180,8 @@ class Runner:
 
     def harvest(self, spec: DatasetSpec) -> Outcome:
         """Fetch, parse and write one dataset; a failure is recorded, never raised."""
+        if self.dry_run:
+            return self._dry_run(spec)
         with self.engine.begin() as conn:
             run_id = runs.start_run(conn, self.batch, spec.id, self.offline)
         outcome = Outcome(spec.id, run_id, "failed")
@@ -234,6 +245,45 @@ class Runner:
                     messages=outcome.messages,
                 )
             raise
+        return outcome
+
+    def _dry_run(self, spec: DatasetSpec) -> Outcome:
+        """What :meth:`harvest` would do to ``spec``, written in a transaction rolled back."""
+        outcome = Outcome(spec.id, 0, "failed")
+        try:
+            harvester_cls = get_harvester(spec.source)
+            harvester = harvester_cls(
+                self.settings, session=self.session, clock=self.clock, offline=self.offline
+            )
+            payloads = harvester.fetch(spec, self._keep(0))
+            with self.engine.connect() as conn:
+                fingerprint = self._fingerprint(conn, harvester_cls, spec, payloads)
+                unchanged = None if self.force else runs.unchanged_since(conn, spec.id, fingerprint)
+                regions = writer.load_region_index(conn, self.reference)
+            if unchanged is not None:
+                outcome.status = "unchanged"
+                outcome.counts = writer.WriteCounts(unchanged=unchanged)
+                return outcome
+            result = harvester.parse(spec, payloads, regions)
+            outcome.messages = list(result.messages)
+            if result.no_data:
+                outcome.status = "no-data"
+                return outcome
+            with self.engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    known = set(conn.execute(select(t.region.c.code)).scalars())
+                    run_id = runs.start_run(conn, self.batch, spec.id, self.offline)
+                    outcome.counts = writer.write_dataset(
+                        conn, spec, harvester_cls.title, result, run_id, known
+                    )
+                finally:
+                    transaction.rollback()
+            outcome.status = "ok"
+        except Exception as exc:  # noqa: BLE001 - as in harvest(): reported, the others go on
+            outcome.status = "failed"
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            outcome.configuration_error = isinstance(exc, SourceConfigurationError)
         return outcome
 
     def _fingerprint(self, conn, harvester_cls, spec: DatasetSpec, payloads) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -96,6 +96,9 @@ class DatasetSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: set when the dataset's figures are targets (plan figures) of another dataset's
     target: TargetSpec | None = None
+    #: how often a harvest checks the source (catalog ``schedule: {every: 1d}``); None: by
+    #: ``frequency`` (opendata.freshness.DEFAULT_EVERY)
+    check_every: timedelta | None = None
 
     @property
     def snapshot_dir(self) -> Path:
