@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 
@@ -102,3 +104,43 @@ def test_log_lines_are_json_objects_with_the_outcome(invoke, caplog):
     assert outcome["level"] == "INFO" and outcome["status"] == "ok"
     assert outcome["added"] == 4 and outcome["run_id"] >= 1 and outcome["time"].endswith("+00:00")
     assert invoke("harvest", "demo", "--log-format", "xml").exit_code == 2
+
+
+def _run_log(store_url, run_id: int):
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            run = conn.execute(select(t.harvest_run).where(t.harvest_run.c.id == run_id)).one()
+            fetched = conn.execute(
+                select(t.raw_payload.c.sha256)
+                .join(t.fetch, t.fetch.c.payload_id == t.raw_payload.c.id)
+                .where(t.fetch.c.run_id == run_id)
+            ).scalars()
+            return run, list(fetched)
+    finally:
+        engine.dispose()
+
+
+def test_reparse_rebuilds_from_stored_payloads_as_revisions_offline(invoke, store_url, monkeypatch):
+    assert invoke("harvest", "demo").exit_code == 0
+    _, first_payloads = _run_log(store_url, 1)
+    # a parser fix: the same stored body now reads 4.02 as 4.020 (the fake's parse returns this)
+    fixed = fakes.result({("6371", "2024", "1"): "4.020", ("6371", "2024", "2"): "-0.47"})
+    monkeypatch.setattr(fakes.FakeHarvester, "next_result", fixed)
+    monkeypatch.setattr(fakes.FakeHarvester, "fail_fetch", True)  # the source is down: no matter
+    result = invoke("reparse", "demo")
+    assert result.exit_code == 0, result.output
+    assert "reparsed 1 of 1 datasets" in result.output
+    run, payloads = _run_log(store_url, 2)
+    assert (run.status, run.offline, run.changed, run.unchanged) == ("ok", True, 1, 1)
+    assert run.log.splitlines()[0] == "reparsed the 1 stored payload(s) of run #1, offline"
+    assert payloads == first_payloads  # the values trace to the very body they came from
+    rows = list(csv.DictReader(io.StringIO(invoke("export", "demo").stdout)))
+    assert [r["value"] for r in rows if r["region_code"] == "6371"] == ["4.020", "-0.47"]
+
+
+def test_reparse_without_stored_payloads_fails_saying_why(invoke):
+    result = invoke("reparse", "other")
+    assert result.exit_code == 1
+    assert "reparsed 0 of 1 datasets" in result.output
+    assert "no stored payloads to parse: harvest the dataset first" in invoke("runs").stdout

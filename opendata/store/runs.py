@@ -111,6 +111,21 @@ def unchanged_since(conn: Connection, dataset_id: str, fingerprint: str) -> int 
     return last.added + last.changed + last.unchanged
 
 
+def last_run_with_payloads(conn: Connection, dataset_id: str) -> int | None:
+    """The dataset's latest good run (``ok`` or ``unchanged``) that kept payloads, if any."""
+    run = t.harvest_run
+    return conn.execute(
+        select(run.c.id)
+        .where(
+            run.c.dataset_id == dataset_id,
+            run.c.status.in_(("ok", "unchanged")),
+            select(t.fetch.c.id).where(t.fetch.c.run_id == run.c.id).exists(),
+        )
+        .order_by(run.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
 def mark_harvested(conn: Connection, dataset_id: str, run_id: int) -> None:
     """Record ``run_id`` as the dataset's last successful harvest."""
     conn.execute(update(t.dataset).where(t.dataset.c.id == dataset_id).values(last_run_id=run_id))
