@@ -12,7 +12,10 @@ through REAL on SQLite and lose digits, so it is not used for values.
 Nothing is deleted by a harvest. Each harvest states a dataset's whole structure: an indicator,
 dimension, dimension value or series that it no longer has gets ``retired_run_id`` (the run that
 found it gone) and is no longer served; a cell that it no longer has, in a period it published,
-gets ``withdrawn_run_id``. ``observation_revision`` holds the values a change replaced.
+gets ``withdrawn_run_id``. ``observation_revision`` holds a cell's earlier versions: the values
+a change or a withdrawal replaced, valid from ``valid_from_run_id`` until ``run_id`` (a
+``withdrawn`` one was a withdrawal); the current version, in ``observation``, is valid from
+``last_changed_run_id``.
 
 ``series.dims_key`` identifies a series by the ids of its dimension values (not their codes or
 the dimensions' ids), so a dimension renamed upstream keeps its series and their history.
@@ -35,10 +38,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = MetaData(
     naming_convention={
@@ -192,9 +196,11 @@ observation_revision = Table(
     Column("observation_id", ForeignKey("observation.id"), nullable=False, index=True),
     Column("run_id", Integer, nullable=False),  # the run that replaced these values
     Column("value_text", Text),
-    Column("value_to_text", Text),
     Column("flag", String(16)),
     Column("note", Text),
+    Column("value_to_text", Text),
+    Column("valid_from_run_id", Integer),  # the run that wrote them (NULL: unknown)
+    Column("withdrawn", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 raw_payload = Table(

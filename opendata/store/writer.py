@@ -498,6 +498,7 @@ def _existing_observations(conn, dataset_id: str) -> dict:
             t.observation.c.note,
             t.observation.c.withdrawn_run_id,
             t.observation.c.value_to_text,
+            t.observation.c.last_changed_run_id,
         )
         .join(t.series, t.series.c.id == t.observation.c.series_id)
         .where(t.series.c.dataset_id == dataset_id)
@@ -608,11 +609,23 @@ def _insert_all(conn, records, series_ids, run_id) -> WriteCounts:
 
 
 def _withdraw(conn, existing: Mapping, seen: set, served: set[int], periods: set[str], run_id):
-    """Mark withdrawn the served cells the harvest lacks in the periods it published; count them."""
+    """Mark withdrawn the served cells the harvest lacks in the periods it published; count them.
+
+    The version a withdrawal ends is kept as a revision, like the one a change replaces.
+    """
     gone = [
-        {"b_id": old[0], "withdrawn_run_id": run_id, "last_changed_run_id": run_id}
+        (key, old)
         for key, old in existing.items()
         if old[4] is None and key[1] in periods and key[0] in served and key not in seen
+    ]
+    if gone:
+        conn.execute(
+            insert(t.observation_revision),
+            [_revision(old, run_id) for _, old in gone],
+        )
+    gone = [
+        {"b_id": old[0], "withdrawn_run_id": run_id, "last_changed_run_id": run_id}
+        for _, old in gone
     ]
     if gone:
         conn.execute(
@@ -625,6 +638,22 @@ def _withdraw(conn, existing: Mapping, seen: set, served: set[int], periods: set
             gone,
         )
     return len(gone)
+
+
+def _revision(old: tuple, run_id: int) -> dict:
+    """The revision row of a cell's version (``_existing_observations``' tuple) that ``run_id``
+    ends: its values, valid from the run that wrote them; a withdrawal if it was one."""
+    obs_id, text, flag, note, withdrawn, to_text, since = old
+    return {
+        "observation_id": obs_id,
+        "run_id": run_id,
+        "valid_from_run_id": since,
+        "withdrawn": withdrawn is not None,
+        "value_text": text,
+        "value_to_text": to_text,
+        "flag": flag,
+        "note": note,
+    }
 
 
 def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -> WriteCounts:
@@ -656,7 +685,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
                 (series_id, period, start, end, text, number, flag, note, run_id, run_id, to_text)
             )
             continue
-        obs_id, old_text, old_flag, old_note, withdrawn, old_to = old
+        obs_id, old_text, old_flag, old_note, withdrawn, old_to, _ = old
         if (
             old_text == text
             and old_to == to_text
@@ -678,16 +707,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
                 "withdrawn_run_id": None,
             }
         )
-        revisions.append(
-            {
-                "observation_id": obs_id,
-                "run_id": run_id,
-                "value_text": old_text,
-                "value_to_text": old_to,
-                "flag": old_flag,
-                "note": old_note,
-            }
-        )
+        revisions.append(_revision(old, run_id))
     if inserts:
         _insert_observations(conn, inserts)
     if updates:
