@@ -300,9 +300,7 @@ class ValueReader:
                 number = parse_number(split.group(end), self.decimal)
             except ValueError as exc:
                 raise ParseError(f"{name()}: the range {text!r}: {exc}") from None
-            if number is None:  # cannot happen: an end is digits and separators
-                return None
-            value, decided = number
+            value, decided = number  # type: ignore[misc]  # an end is digits: never None
             if decided:
                 self._check_mark(decided, name)
             ends.append(value)
