@@ -77,7 +77,7 @@ class CKANHarvester(Harvester):
 
     id: ClassVar[str] = "ckan"
     title: ClassVar[str] = "CKAN portals (Satu Data)"
-    version: ClassVar[str] = "1"  # bump when the same payloads would parse differently
+    version: ClassVar[str] = "2"  # bump when the same payloads would parse differently (2: ranges)
 
     def __init__(
         self,

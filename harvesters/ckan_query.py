@@ -112,7 +112,9 @@ def parse_query(spec: DatasetSpec) -> tuple[CKANQuery, TableSpec]:
             f"{spec.path}: the key 'table' is missing: it says how to read the resource's "
             "table (see docs/harvesters.md)"
         )
-    return query, parse_table_spec(spec.extra["table"], f"{spec.path}: table")
+    return query, parse_table_spec(
+        spec.extra["table"], f"{spec.path}: table", ranges=spec.target is not None
+    )
 
 
 def _url(value: Any, where: str) -> str:

@@ -97,7 +97,9 @@ def parse_query(spec: DatasetSpec) -> tuple[SpreadsheetQuery, TableSpec]:
             f"{spec.path}: the key 'table' is missing{hint}: it says how to read "
             "the file (see docs/harvesters.md)"
         )
-    table = parse_table_spec(spec.extra["table"], f"{spec.path}: table")
+    table = parse_table_spec(
+        spec.extra["table"], f"{spec.path}: table", ranges=spec.target is not None
+    )
     return SpreadsheetQuery(**options), table
 
 
@@ -140,7 +142,7 @@ class SpreadsheetHarvester(Harvester):
     title: ClassVar[str] = "Spreadsheets (CSV, XLSX)"
     #: bump the first part when the same files would parse differently; the second part moves
     #: with the rules of matching region names (a re-harvest of the same file is then re-parsed)
-    version: ClassVar[str] = f"1+names.{rules_version()}"
+    version: ClassVar[str] = f"2+names.{rules_version()}"
 
     def __init__(
         self,

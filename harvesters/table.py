@@ -23,7 +23,8 @@ How a grid is read (docs/harvesters.md, "The table description", says it for use
 4. Value columns are the header's period cells (``periods: across``), the columns named in
    ``periods``, the ``value`` column, or a wide dimension's ``columns``. Columns that are none
    of these nor declared (``No``, CKAN's ``_id``) are ignored.
-5. Each value cell is read exactly by :mod:`harvesters.table_values`.
+5. Each value cell is read exactly by :mod:`harvesters.table_values`; in a table of targets
+   (``TableSpec.ranges``) a cell may be a range, whose second end is the record's ``value_to``.
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ class _Reader:
         self.grid = grid
         self.spec = spec
         self.regions = regions
-        self.values = ValueReader(spec.decimal, spec.missing, spec.marks)
+        self.values = ValueReader(spec.decimal, spec.missing, spec.marks, spec.ranges)
         self.messages: list[str] = []
 
     def read(self) -> ParseResult:
@@ -569,8 +570,14 @@ class _Reader:
                         f"{_describe(dimensions)} again (first in row {first}): two rows "
                         "name the same region; tell them apart with a dimension, or fix the file"
                     )
-                value, flag, note = reading  # type: ignore[misc]
-                records.append(make_record((indicator, *key, value, flag, note, None)))
+                # (value, flag, note); a range's reading has its value_to too
+                records.append(
+                    make_record(
+                        (indicator, *key, *reading, None)  # type: ignore[misc]
+                        if len(reading) == 3  # type: ignore[arg-type]
+                        else (indicator, *key, *reading)  # type: ignore[misc]
+                    )
+                )
         self.messages.insert(
             0,
             f"{self.grid.where}: read {len(data)} row(s) (rows {data[0].number}-"

@@ -139,10 +139,15 @@ class TableSpec:
         )
     )
     marks: Mapping[str, str] = field(default_factory=dict)  #: footnote mark -> note
+    #: value cells may be ranges (``6,0-6,9``): the catalog entry's figures are targets
+    ranges: bool = False
 
 
-def parse_table_spec(raw: Any, where: str) -> TableSpec:
-    """Validate a ``table:`` section; ``where`` names it (``datasets/x.yaml: table``)."""
+def parse_table_spec(raw: Any, where: str, *, ranges: bool = False) -> TableSpec:
+    """Validate a ``table:`` section; ``where`` names it (``datasets/x.yaml: table``).
+
+    ``ranges``: the entry has ``target:``, so a value cell may be a range of two numbers.
+    """
     if not isinstance(raw, Mapping):
         raise CatalogError(f"{where} must be a mapping of keys to values (see docs/harvesters.md)")
     _known(raw, KEYS, where)
@@ -176,7 +181,7 @@ def parse_table_spec(raw: Any, where: str) -> TableSpec:
         options["missing"] = _missing(raw["missing"], f"{where}.missing")
     if "marks" in raw:
         options["marks"] = _marks(raw["marks"], f"{where}.marks")
-    spec = TableSpec(**options)
+    spec = TableSpec(**options, ranges=ranges)
     _check_layout(spec, where)
     return spec
 

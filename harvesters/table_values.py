@@ -13,8 +13,12 @@ Pure functions of one cell. Rules (see docs/harvesters.md, "Numbers, exactly"):
 - A footnote mark glued to a value (``4,85*``, ``12.3 r)``) becomes the observation's flag
   (``*``, ``r``) and, where the catalog's ``marks`` says what it stands for, its note.
 - A missing marker (``-``, ``…``) gives no value and the marker's flag; an empty cell gives no
-  observation at all. Text that is no number (``WTP``, a range ``6,0-6,9``) is kept as the note
-  with the flag ``L``.
+  observation at all. Text that is no number (``WTP``) is kept as the note with the flag ``L``.
+- In a table of targets (``ranges``: the catalog entry has ``target:``), a range of two numbers
+  (``6,0-6,9``, ``0,22-0,18``, ``4.1 – 4.5``, ``6,0 s.d. 6,9``, ``6,0 s/d 6,9``, ``6,0 sampai
+  6,9``) reads both ends exactly, in the published order: the reading's fourth item is the
+  second end. Each end is read as a single number would be (and fails as one would); a footnote
+  mark after the range marks the whole cell. Elsewhere a range is text that is no number.
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ from functools import lru_cache
 from harvesters.exceptions import ParseError
 from opendata.model import NOT_AVAILABLE
 
-#: what a value cell gives: (value, flag, note), or None for an empty cell (no observation)
-Reading = tuple[Decimal | None, str | None, str | None] | None
+#: what a value cell gives: (value, flag, note), a range's (value, flag, note, value_to), or None
+#: for an empty cell (no observation)
+Reading = (
+    tuple[Decimal | None, str | None, str | None]
+    | tuple[Decimal, str | None, str | None, Decimal]
+    | None
+)
 
 _SPACES = "\u00a0\u202f\u2009 "
 _MINUS = "-\u2212"
@@ -46,6 +55,14 @@ _GROUPS = {
 #: a footnote mark after a value: ``*``, ``**)``, ``r)``, ``(r)``
 _MARK = re.compile(r"(?P<number>.*?\d)\s*(?P<mark>\*+\)?|\(\*+\)|\(?[a-zA-Z]{1,2}\))")
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+#: one end of a range: digits with separators (a space only between digits), maybe a sign
+_END = rf"[+\-\u2212]?\d(?:[\d.,]|[{_SPACES}](?=\d))*"
+#: a range of two numbers: a hyphen, an en or em dash, a minus, or the words of "up to"
+_RANGE = re.compile(
+    rf"(?P<first>{_END})\s*(?:[-\u2012\u2013\u2014\u2212]|s\.\s?d\.?|s/d|sampai(?:\s+dengan)?)"
+    rf"\s*(?P<second>{_END})",
+    re.IGNORECASE,
+)
 
 
 def text_of(value: object) -> str:
@@ -188,10 +205,12 @@ class ValueReader:
         decimal: str | None,
         missing: Mapping[str, str],
         marks: Mapping[str, str],
+        ranges: bool = False,
     ):
         self.decimal = decimal
         self.missing = missing
         self.marks = marks
+        self.ranges = ranges  #: read ``6,0-6,9`` as a range (a table of targets)
         self.empty_allowed = "" in missing
         #: text read at once: with the decimal declared, what parse_number reads first;
         #: undeclared, whole numbers (``1.5`` has to tell the table's convention)
@@ -254,6 +273,11 @@ class ValueReader:
             number = parse_number(text, self.decimal)
         except ValueError as exc:
             raise ParseError(f"{name()}: {exc}") from None
+        if number is None and self.ranges:
+            found = self._range(text, name)
+            if found is not None:
+                first, second = found
+                return first, mark, self.marks.get(mark) if mark else None, second
         if number is None:
             self.texts += 1
             if self.first_text is None:
@@ -264,6 +288,23 @@ class ValueReader:
         if decided:
             self._check_mark(decided, name)
         return value, mark, self.marks.get(mark) if mark else None
+
+    def _range(self, text: str, name: Callable[[], str]) -> tuple[Decimal, Decimal] | None:
+        """Both ends of a range, in the published order; None if ``text`` is no range."""
+        split = _RANGE.fullmatch(text)
+        if split is None:
+            return None
+        ends = []
+        for end in ("first", "second"):
+            try:
+                number = parse_number(split.group(end), self.decimal)
+            except ValueError as exc:
+                raise ParseError(f"{name()}: the range {text!r}: {exc}") from None
+            value, decided = number  # type: ignore[misc]  # an end is digits: never None
+            if decided:
+                self._check_mark(decided, name)
+            ends.append(value)
+        return ends[0], ends[1]
 
     def _check_mark(self, mark: str, name: Callable[[], str]) -> None:
         if self._seen_mark is None:

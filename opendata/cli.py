@@ -389,6 +389,7 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
                     [d.slug for d in dimensions],
                     rows,
                     queries.series_dimensions(conn, dataset_id),
+                    queries.serves_ranges(conn, dataset_id),
                 )
                 out = sys.stdout.buffer
                 for chunk in chunks:

@@ -1,7 +1,8 @@
 """The columns of observations as a table, and the dimension ids that keep them unique.
 
 A CSV of observations has the fixed columns ``dataset, region_code, region_name, period``, then
-``<id>_code, <id>`` for each dimension, then ``value, unit, flag, note``. A dimension id whose
+``<id>_code, <id>`` for each dimension, then ``value, unit, flag, note``; a target set's (its
+values may be ranges) has ``value_to`` right after ``value``. A dimension id whose
 two columns are a fixed column (``region`` gives ``region_code``; ``value``), or a column of
 another dimension (``a`` and ``a_code`` both give ``a_code``), would give a table with the same
 column twice, which readers such as ``csv.DictReader`` or pandas read wrongly. The catalog
@@ -18,7 +19,9 @@ from collections.abc import Iterable, Sequence
 
 HEAD = ("dataset", "region_code", "region_name", "period")
 TAIL = ("value", "unit", "flag", "note")
-FIXED = frozenset(HEAD + TAIL)
+#: a target set's column after ``value``: the other end of a range; reserved in every dataset
+VALUE_TO = "value_to"
+FIXED = frozenset((*HEAD, *TAIL, VALUE_TO))
 #: what a derived dimension id gets when it would clash (``region`` -> ``region_dim``)
 SUFFIX = "_dim"
 MAX_ID_LENGTH = 63  #: the catalog's and the store's bound on a dimension id
@@ -29,12 +32,14 @@ def columns_of(dimension_id: str) -> tuple[str, str]:
     return f"{dimension_id}_code", dimension_id
 
 
-def header(dimension_ids: Sequence[str]) -> list[str]:
-    """Return the columns of a table of observations with these dimensions, in order."""
+def header(dimension_ids: Sequence[str], ranges: bool = False) -> list[str]:
+    """Return the columns of a table of observations with these dimensions, in order;
+    ``ranges``: with ``value_to`` after ``value`` (a target set)."""
     columns = list(HEAD)
     for dimension_id in dimension_ids:
         columns += columns_of(dimension_id)
-    return columns + list(TAIL)
+    tail = [TAIL[0], VALUE_TO, *TAIL[1:]] if ranges else list(TAIL)
+    return columns + tail
 
 
 def clash(dimension_id: str, others: Iterable[str] = ()) -> str | None:
@@ -42,6 +47,8 @@ def clash(dimension_id: str, others: Iterable[str] = ()) -> str | None:
     mine = columns_of(dimension_id)
     for column in mine:
         if column in FIXED:
+            if column == VALUE_TO:
+                return f"its column '{column}' is the CSV column of a target's ranges"
             return f"its column '{column}' is one of the fixed columns ({', '.join(HEAD + TAIL)})"
     for other in others:
         shared = sorted(set(mine) & set(columns_of(other)))

@@ -61,6 +61,7 @@ def observations(dataset_id: str):
         unit,
         flag,
         note,
+        _value_to,
     ) in db.execute(OBSERVATIONS_SQL, (dataset_id,)):
         rows.append(
             {

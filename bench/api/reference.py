@@ -21,7 +21,7 @@ OBSERVATIONS_SQL = """
 SELECT series.region_code, region.name AS region_name, observation.period,
        series.id AS series_id,
        observation.period_start, observation.period_end, observation.value_text,
-       indicator.unit, observation.flag, observation.note
+       indicator.unit, observation.flag, observation.note, observation.value_to_text
 FROM observation
 JOIN series ON series.id = observation.series_id
 JOIN region ON region.code = series.region_code
@@ -61,9 +61,19 @@ def write_csv(store: str, dataset_id: str, out: str) -> int:
     with open(out, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\r\n")
         writer.writerow(header)
-        for code, name, period, series_id, _start, _end, value, unit, flag, note in conn.execute(
-            OBSERVATIONS_SQL, (dataset_id,)
-        ):
+        for (
+            code,
+            name,
+            period,
+            series_id,
+            _start,
+            _end,
+            value,
+            unit,
+            flag,
+            note,
+            _to,
+        ) in conn.execute(OBSERVATIONS_SQL, (dataset_id,)):
             values = series.get(series_id, {})
             cells = [cell for slug in slugs for cell in values.get(slug, ("", ""))]
             writer.writerow([dataset_id, code, name, period, *cells, value, unit, flag, note])

@@ -135,6 +135,7 @@ class DatasetMeta:
     dimensions: tuple[queries.DimensionInfo, ...]
     series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]]
     regions: frozenset[str] = frozenset()  #: the regions with observations in the dataset
+    ranges: bool = False  #: a target set: its values may be ranges (its CSV has ``value_to``)
 
     @property
     def slugs(self) -> list[str]:
@@ -199,6 +200,7 @@ def dataset_meta(dataset_id: str) -> DatasetMeta:
             tuple(queries.dataset_dimensions(conn, dataset_id)),
             queries.series_dimensions(conn, dataset_id),
             queries.dataset_regions(conn, dataset_id),
+            queries.serves_ranges(conn, dataset_id),
         )
 
     return state().derived.get_or_make(data_version(), ("dataset", dataset_id), load)

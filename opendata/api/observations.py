@@ -164,7 +164,17 @@ class ObservationSchema(ma.Schema):
     value = ma.fields.Decimal(
         required=True,
         allow_none=True,
-        metadata={"description": "The exact decimal the source sent (`7.10` stays `7.10`)."},
+        metadata={
+            "description": "The exact decimal the source sent (`7.10` stays `7.10`); for a "
+            "range, its first end as published."
+        },
+    )
+    value_to = ma.fields.Decimal(
+        metadata={
+            "description": "Only where the value is a range (a target `6,0-6,9` of a target "
+            "set): its second end, exact as `value`, in the published order (`0,22-0,18` is "
+            "`value` 0.22, `value_to` 0.18). Absent for a single figure."
+        },
     )
     unit = ma.fields.String(required=True, allow_none=True)
     flag = ma.fields.String(
@@ -348,7 +358,8 @@ class ObservationCsv(MethodView):
         {"type": "string"},
         content_type="text/csv",
         description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
-        "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note.",
+        "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note; a target "
+        "set's CSV has value_to (a range's second end, else empty) right after value.",
         headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")
@@ -369,7 +380,7 @@ class ObservationCsv(MethodView):
             with engine.connect() as conn:
                 rows = queries.iter_observations(conn, query)
                 series = meta.series_dimensions_on(conn)
-                yield from write_csv(dataset_id, meta.slugs, rows, series)
+                yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges)
 
         response = Response(chunks(), mimetype="text/csv")
         name = _file_name(dataset_id, query, args, meta.slugs)

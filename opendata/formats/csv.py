@@ -2,7 +2,9 @@
 
 Columns: ``dataset, region_code, region_name, period``, then ``<id>_code, <id>`` for each
 dimension of the dataset, then ``value, unit, flag, note`` (see :mod:`opendata.columns`; a
-header with a column twice is refused). Values are written as the exact decimal text the source
+header with a column twice is refused). A target set's CSV (``ranges``) has ``value_to`` after
+``value``: a range's other end, empty for a single figure; any other dataset's CSV has no such
+column. Values are written as the exact decimal text the source
 sent. Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return) get a leading apostrophe; numeric values such as ``-0.47`` are
 never touched.
@@ -31,9 +33,9 @@ def neutralize(text: str | None) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def header(dimensions: Sequence[str]) -> list[str]:
+def header(dimensions: Sequence[str], ranges: bool = False) -> list[str]:
     """The CSV's columns; ValueError if a dimension id would give a column twice."""
-    names = columns.header(dimensions)
+    names = columns.header(dimensions, ranges)
     columns.check_header(names)  # the catalog and the harvesters never make one: a last defence
     return names
 
@@ -43,17 +45,19 @@ def write_csv(
     dimensions: Sequence[str],
     rows: Iterable[ObservationRow],
     series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    ranges: bool = False,
 ) -> Iterator[str]:
-    """Yield the CSV text of ``rows`` in chunks; ``dimensions`` are the dataset's slugs."""
+    """Yield the CSV text of ``rows`` in chunks; ``dimensions`` are the dataset's slugs;
+    ``ranges``: the dataset is a target set (a ``value_to`` column)."""
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(header(dimensions))
+    out.writerow(header(dimensions, ranges))
     dataset_cell = neutralize(dataset_id)
     empty: Mapping[str, tuple[str, str]] = {}
     # What a series fixes (region, dimension values, unit) is neutralized once per series.
     series_cells: dict[int, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
     batch: list[tuple] = []
-    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note in rows:
+    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note, to in rows:
         fixed = series_cells.get(series_id)
         if fixed is None:
             values = series_dimensions.get(series_id, empty)
@@ -64,17 +68,22 @@ def write_csv(
             head = (dataset_cell, region_code, neutralize(region_name))
             fixed = series_cells[series_id] = (head, tuple(cells), neutralize(unit))
         head, cells, unit_cell = fixed
-        batch.append(
-            (
+        flag_cell = neutralize(flag) if flag else ""
+        note_cell = neutralize(note) if note else ""
+        if ranges:
+            row = (
                 *head,
                 period,
                 *cells,
                 value or "",
+                to or "",
                 unit_cell,
-                neutralize(flag) if flag else "",
-                neutralize(note) if note else "",
+                flag_cell,
+                note_cell,
             )
-        )
+        else:
+            row = (*head, period, *cells, value or "", unit_cell, flag_cell, note_cell)
+        batch.append(row)
         if len(batch) == CHUNK_ROWS:
             out.writerows(batch)
             batch.clear()

@@ -10,8 +10,9 @@ observation is::
 ``value`` is a JSON number written with exactly the digits the source sent (``7.10`` stays
 ``7.10``): the store's decimal text goes into the body as it is. Going through ``Decimal`` and a
 JSON encoder would either quote it (Flask writes ``Decimal`` as a string) or, through ``float``,
-lose digits. Texts go through the JSON encoder, each distinct one once per page (regions, units
-and dimension values repeat on every row).
+lose digits. A range (a target ``6,0-6,9``) has ``"value_to": 6.9`` right after ``value``,
+written the same way; other rows have no such key. Texts go through the JSON encoder, each
+distinct one once per page (regions, units and dimension values repeat on every row).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def write_observations(
 
     parts = []
     # One pass per row, the rows as tuples: this loop is the hot path of every page.
-    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note in rows:
+    for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note, to in rows:
         region = regions.get(region_code)
         if region is None:
             region = regions[region_code] = (
@@ -72,9 +73,10 @@ def write_observations(
                 )
                 + "}"
             )
+        other_end = "" if to is None else f',"value_to":{number(to)}'
         parts.append(
             f'{{"region":{region},"period":{text(period)},"dimensions":{dim},'
-            f'"value":{number(value)},"unit":{text(unit)},'
+            f'"value":{number(value)}{other_end},"unit":{text(unit)},'
             f'"flag":{text(flag)},"note":{text(note)}}}'
         )
     return (

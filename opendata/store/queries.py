@@ -61,6 +61,9 @@ class ObservationRow(NamedTuple):
     unit: str | None
     flag: str | None
     note: str | None
+    #: the other end of a range (a target ``6,0-6,9``: ``6.9``), as published; else None.
+    #: Last, so that a row's other positions are what they were before ranges.
+    value_to_text: str | None
 
 
 def _day(value: date | str) -> date:
@@ -183,6 +186,7 @@ def _observation_select(query: ObservationQuery):
             t.indicator.c.unit,
             o.c.flag,
             o.c.note,
+            o.c.value_to_text,
         )
         .select_from(o)
         .join(s, s.c.id == o.c.series_id)
@@ -259,6 +263,16 @@ def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[Obs
         yield from result
     finally:  # a reader that stops early must not leave a server-side cursor open
         result.close()
+
+
+def serves_ranges(conn: Connection, dataset_id: str) -> bool:
+    """Whether the dataset is a target set (``dataset.target``): its values may be ranges.
+
+    Its CSV has a ``value_to`` column, whatever its rows hold, so that the columns of a
+    dataset's CSV depend on the dataset alone.
+    """
+    found = conn.execute(select(t.dataset.c.target).where(t.dataset.c.id == dataset_id)).scalar()
+    return found is not None
 
 
 # -- datasets -----------------------------------------------------------------------------------
