@@ -43,7 +43,8 @@ Reading = (
 _SPACES = "\u00a0\u202f\u2009 "
 _MINUS = "-\u2212"
 #: looks like a number: digits with separators, nothing else (these must read, or fail)
-_NUMBERISH = re.compile(rf"[+{_MINUS}]?[\d.,{_SPACES}]*\d[\d.,{_SPACES}]*")
+# re.escape: written plain in the character class, "+-\u2212" would be a range of letters
+_NUMBERISH = re.compile(rf"[+{re.escape(_MINUS)}]?[\d.,{_SPACES}]*\d[\d.,{_SPACES}]*")
 _PLAIN = re.compile(r"\d+")
 _SIMPLE = {",": re.compile(r"-?\d+(?:,\d+)?"), ".": re.compile(r"-?\d+(?:\.\d+)?")}
 _WHOLE = re.compile(r"-?\d+")

@@ -123,7 +123,7 @@ def test_declared_markers_and_flags():
     assert read(0.5, "0.00", missing={"0": "M"}) == (Decimal("0.50"), None, None)
 
 
-@pytest.mark.parametrize("text", ["WTP", "6,0-6,9", "0,22-0,18"])
+@pytest.mark.parametrize("text", ["WTP", "6,0-6,9", "0,22-0,18", "< 6,9", "a5", "R5", "~4"])
 def test_text_that_is_no_number_is_kept_as_the_note(text):
     assert read(text) == (None, "L", text)
 
