@@ -99,8 +99,9 @@ class AchievementSchema(ma.Schema):
         required=True,
         metadata={
             "description": "The smaller and the larger end of the target (equal for a single "
-            "figure; null where the target cell has none), multiplied by the catalog's "
-            "`target.scale` where there is one."
+            "figure; null where the target cell has none), in `unit`: multiplied by the "
+            "catalog's `target.scale` where there is one. Where units differ without a scale "
+            "(a warning says so), in `target_unit`."
         },
     )
     actual = ma.fields.Decimal(
@@ -119,7 +120,10 @@ class AchievementSchema(ma.Schema):
     unit = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "The unit of `target` and `actual`: the actual's."},
+        metadata={
+            "description": "The unit of `target` and `actual`: the actual's (the target's "
+            "while the actual dataset has not been harvested)."
+        },
     )
     better = ma.fields.String(
         required=True,
