@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 from flask.views import MethodView
 
@@ -9,6 +11,7 @@ from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
 from opendata.api.links import link
 from opendata.filters import require_dataset
+from opendata.model import HIGHER, LOWER, TargetSpec
 from opendata.store import queries
 
 blp = Blueprint("datasets", __name__, description="Statistical datasets and their metadata")
@@ -141,6 +144,124 @@ class DimensionSchema(ma.Schema):
         return {"id": dimension.slug, "label": dimension.label, "values": values}
 
 
+class Scale(ma.fields.Number):
+    """A decimal as a JSON number: an integer where it is one (``1000000``, not ``1000000.0``)."""
+
+    num_type = Decimal
+
+    def _serialize(self, value: Decimal | None, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class TargetOfSchema(ma.Schema):
+    """Which figures a dataset's figures are targets of."""
+
+    dataset = ma.fields.String(required=True, metadata={"description": "The actual dataset."})
+    indicator = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Its indicator, if named."}
+    )
+    dimensions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "The value code picked of its dimensions, by dimension id."},
+    )
+
+
+class BetterBySchema(ma.Schema):
+    """Which way is better, per value of a dimension of the target dataset."""
+
+    dimension = ma.fields.String(required=True)
+    lower = ma.fields.List(ma.fields.String(), required=True)
+    higher = ma.fields.List(ma.fields.String(), required=True)
+
+
+class TargetLinksSchema(ma.Schema):
+    """The actual dataset and the achievement."""
+
+    actual = ma.fields.String(required=True)
+    achievement = ma.fields.String(required=True)
+
+
+class TargetSectionSchema(ma.Schema):
+    """What a target dataset's figures are targets of (its catalog entry's `target:`)."""
+
+    of = ma.fields.Nested(TargetOfSchema, required=True)
+    better = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "`lower` or `higher`; null where `better_by` decides."},
+    )
+    better_by = ma.fields.Nested(BetterBySchema, required=True, allow_none=True)
+    document = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The plan that set them."}
+    )
+    scale = Scale(
+        required=True,
+        allow_none=True,
+        metadata={"description": "What a target is multiplied by to be in the actual's unit."},
+    )
+    links = ma.fields.Nested(TargetLinksSchema, required=True)
+
+
+class TargetedByLinksSchema(ma.Schema):
+    """The target dataset and its achievement."""
+
+    self = ma.fields.String(required=True)
+    achievement = ma.fields.String(required=True)
+
+
+class TargetedBySchema(ma.Schema):
+    """A dataset whose figures are targets of this dataset's."""
+
+    dataset = ma.fields.String(required=True)
+    title = ma.fields.Nested(TextsSchema, required=True)
+    document = ma.fields.String(required=True, allow_none=True)
+    links = ma.fields.Nested(TargetedByLinksSchema, required=True)
+
+
+def _target(dataset_id: str, spec: TargetSpec | None) -> dict | None:
+    if spec is None:
+        return None
+    better_by = None
+    if spec.better_by is not None:
+        codes = spec.better_values
+        better_by = {
+            "dimension": spec.better_by,
+            "lower": [code for code, way in codes.items() if way == LOWER],
+            "higher": [code for code, way in codes.items() if way == HIGHER],
+        }
+    return {
+        "of": {
+            "dataset": spec.dataset,
+            "indicator": spec.indicator,
+            "dimensions": dict(spec.dimensions),
+        },
+        "better": spec.better,
+        "better_by": better_by,
+        "document": spec.document,
+        "scale": spec.scale,
+        "links": {
+            "actual": link("datasets.DatasetDetail", dataset_id=spec.dataset),
+            "achievement": link("achievement.AchievementList", dataset_id=dataset_id),
+        },
+    }
+
+
+def _targeted_by(of: queries.TargetOf) -> dict:
+    return {
+        "dataset": of.dataset_id,
+        "title": of.title,
+        "document": of.document,
+        "links": {
+            "self": link("datasets.DatasetDetail", dataset_id=of.dataset_id),
+            "achievement": link("achievement.AchievementList", dataset_id=of.dataset_id),
+        },
+    }
+
+
 class DatasetDetailSchema(DatasetSchema):
     """A dataset's full metadata."""
 
@@ -156,6 +277,24 @@ class DatasetDetailSchema(DatasetSchema):
     )
     indicators = ma.fields.List(ma.fields.Nested(IndicatorSchema), required=True)
     dimensions = ma.fields.List(ma.fields.Nested(DimensionSchema), required=True)
+    target = ma.fields.Nested(
+        TargetSectionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "For plan targets: what they are targets of; else null."},
+    )
+    targets = ma.fields.List(
+        ma.fields.Nested(TargetedBySchema),
+        required=True,
+        metadata={"description": "The datasets whose figures are targets of this one's."},
+    )
+
+    @ma.pre_dump
+    def _with_links(self, dataset: queries.DatasetInfo, **kwargs) -> dict:
+        data = super()._with_links(dataset, **kwargs)
+        data["target"] = _target(dataset.id, dataset.target)
+        data["targets"] = [_targeted_by(of) for of in dataset.targets]
+        return data
 
 
 @blp.route("/datasets")

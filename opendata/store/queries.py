@@ -21,8 +21,10 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, func, or_, select, tuple_
 
+from opendata.model import TargetSpec
 from opendata.regions import Alias, RegionIndex, RegionInfo
 from opendata.store import schema as t
+from opendata.store.targets import TargetOf, dataset_target, targets_of
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,10 @@ class DatasetInfo:
     data_changed_at: datetime | None  #: when the last harvest that changed its data finished
     indicators: tuple[IndicatorInfo, ...] = ()
     dimensions: tuple[DimensionInfo, ...] = ()
+    #: plan targets (issue 8), filled by :func:`get_dataset`: what this dataset's figures are
+    #: targets of, and the datasets whose figures are targets of this one's
+    target: TargetSpec | None = None
+    targets: tuple[TargetOf, ...] = ()
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -443,7 +449,7 @@ def dataset_indicators(conn: Connection, dataset_id: str) -> list[IndicatorInfo]
 
 
 def get_dataset(conn: Connection, dataset_id: str) -> DatasetInfo | None:
-    """A dataset with its indicators and dimensions, or None if it was never harvested."""
+    """A dataset with its indicators, dimensions and targets, or None if never harvested."""
     found = list_datasets(conn, [dataset_id])
     if not found:
         return None
@@ -451,6 +457,8 @@ def get_dataset(conn: Connection, dataset_id: str) -> DatasetInfo | None:
         found[0],
         indicators=tuple(dataset_indicators(conn, dataset_id)),
         dimensions=tuple(dataset_dimensions(conn, dataset_id)),
+        target=dataset_target(conn, dataset_id),
+        targets=tuple(targets_of(conn, dataset_id)),
     )
 
 
