@@ -403,7 +403,7 @@ class RunPayload(MethodView):
     @blp.arguments(QueryArgs, location="query")
     @blp.response(
         200,
-        {"type": "string", "format": "binary"},
+        {},  # any bytes, in the media type the source sent: no schema to validate
         content_type="*/*",
         description="The body exactly as the source sent it, with the content type it had "
         "(`application/octet-stream` if it had none that is well formed).",
