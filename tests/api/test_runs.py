@@ -205,7 +205,18 @@ def _payload(body: bytes) -> Payload:
     )
 
 
-@pytest.mark.parametrize("path", ["/api/v1/runs/99", "/api/v1/runs/0", "/api/v1/runs/x1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/runs/99",
+        "/api/v1/runs/0",
+        "/api/v1/runs/x1",
+        "/api/v1/runs/2147483648",  # past the stores' integer ids: never reaches the store
+        "/api/v1/runs/-1",
+        f"/api/v1/runs/1/payloads/{'0' * 64}",
+        f"/api/v1/runs/1/payloads/{'é' * 64}",
+    ],
+)
 def test_an_unknown_run_is_a_404_problem(runs, client, path):
     response = client.get(path)
     assert response.status_code == 404
