@@ -410,21 +410,15 @@ def export(obj: Context, dataset_id, regions, from_, to, dims) -> None:
 @click.pass_obj
 def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None:
     """Show the harvest run log: what ran when, what it changed, what failed and why."""
-    from sqlalchemy import select
-
-    from opendata.store import schema as t
+    from opendata.store import run_log
 
     try:
         obj.require_current_schema()
     except ConfigurationError as exc:
         _fail(str(exc))
-    query = select(t.harvest_run).order_by(t.harvest_run.c.id.desc()).limit(limit)
-    if dataset_id:
-        query = query.where(t.harvest_run.c.dataset_id == dataset_id)
-    if failed:
-        query = query.where(t.harvest_run.c.status.in_(("failed", "interrupted")))
+    statuses = ("failed", "interrupted") if failed else ()
     with obj.engine.connect() as conn:
-        rows = conn.execute(query).all()
+        rows = run_log.list_runs(conn, run_log.RunQuery(dataset_id or None, statuses, limit=limit))
     for run in rows:
         started = run.started_at.strftime("%Y-%m-%d %H:%M:%S")
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
@@ -435,7 +429,7 @@ def runs(obj: Context, dataset_id: str | None, limit: int, failed: bool) -> None
             + f" added={run.added} changed={run.changed} unchanged={run.unchanged}"
             + f" withdrawn={run.withdrawn}"
         )
-        for line in filter(None, [run.error, *(run.log or "").splitlines()]):
+        for line in filter(None, [run.error, *run.messages]):
             click.echo(f"    {line}")
     if not rows:
         click.echo("no harvest runs yet", err=True)

@@ -4,21 +4,33 @@ The served spec says exactly which requests are well formed (patterns, ``minLeng
 integers); whether a well-formed request names something that exists depends on the data. So the
 test steers the values that name data to the store's (and, for path parameters, one unknown of
 each, a documented 404): the dataset, region codes, the demo dataset's dimension and its codes,
-and periods that never make ``from`` start after ``to`` ends. A cursor is made by the server for
-one set of filters, so it is left out here (``test_errors`` covers it). With that, every check
-runs, ``positive_data_acceptance`` too: any other schema-valid request must succeed, and any
-schema-invalid one must fail.
+the run and a body it fetched, and periods that never make ``from`` start after ``to`` ends. A
+cursor is made by the server for one set of filters, so it is left out here (``test_errors`` and
+``test_runs`` cover it). With that, every check runs, ``positive_data_acceptance`` too: any other
+schema-valid request must succeed, and any schema-invalid one must fail.
 """
 
 from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from opendata import create_app
+from opendata.model import Payload
+from opendata.store.runs import save_payload
 
-PATHS = {"dataset_id": ["demo", "nope"], "code": ["6371", "63.71", "6300", "0000", "9998"]}
+#: a body run 1 of the test store fetched (``served``), so that its payload has one to serve
+BODY = b'{"status": "OK", "nilai": 7.10}'
+PATHS = {
+    "dataset_id": ["demo", "nope"],
+    "code": ["6371", "63.71", "6300", "0000", "9998"],
+    "run_id": [1, 99],
+    "sha256": [hashlib.sha256(BODY).hexdigest(), "0" * 64],
+}
 REGIONS = ["6371", "63.71", "6372", "6300", "63", "0000", "6371010"]
 #: every pair keeps from <= to: the earliest end of a `to` is after the latest start of a `from`
 PERIODS = {"from": ["2023", "2024-Q1", "2024-01"], "to": ["2024", "2024-S2", "2024-08"]}
@@ -32,7 +44,8 @@ DIMENSION = {
 def _steer(parameter: dict) -> None:
     name = parameter.get("name")
     if parameter.get("in") == "path" and name in PATHS:
-        parameter["schema"] = {"type": "string", "enum": PATHS[name]}
+        kind = "integer" if isinstance(PATHS[name][0], int) else "string"
+        parameter["schema"] = {"type": kind, "enum": PATHS[name]}
     elif name == "region":
         parameter["schema"] = {"type": "array", "minItems": 1, "items": {"enum": REGIONS}}
     elif name == "parent":
@@ -66,6 +79,13 @@ schema = schemathesis.openapi.from_dict(_spec())
 
 @pytest.fixture
 def served(store, make_app):
+    fetched = datetime(2026, 11, 1, tzinfo=UTC)
+    with store.begin() as conn:
+        save_payload(
+            conn,
+            1,
+            Payload("https://bps.invalid/x?key=***", BODY, 200, "application/json", fetched),
+        )
     return make_app(TESTING=False)
 
 
