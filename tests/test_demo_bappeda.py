@@ -39,6 +39,14 @@ FILE_DATASETS = {
     "pengaduan-sp4n-lapor",
     "desa-blank-spot-kabkota",
 }
+#: the bundled sets of plan targets (tests/test_demo_targets.py), read from files there too
+TARGET_DATASETS = {
+    "target-kinerja-makro-kalsel-2014",
+    "target-tpt-kalsel",
+    "target-kemiskinan-kalsel",
+    "target-ipm-kalsel",
+    "target-gini-kalsel",
+}
 needs_shared = pytest.mark.skipif(
     not (BAPPEDA.is_dir() and GOVERNANCE.is_dir()),
     reason="the shared samples (../shared/sources/) are not beside the checkout",
@@ -71,10 +79,10 @@ def _observations(store_url, dataset: str, query: str = "") -> list[dict]:
 def test_the_bundled_catalog_serves_bappeda_next_to_bps(store_url):
     result = _invoke(store_url, "harvest", "--all", "--offline")
     assert result.exit_code == 0, result.output
-    assert "harvested 11 of 11 datasets" in result.output
+    assert "harvested 16 of 16 datasets" in result.output
     status, text = _get(store_url, "/api/v1/datasets")
     sources = {d["id"]: d["source"]["id"] for d in json.loads(text)["data"]}
-    assert {k for k, v in sources.items() if v == "spreadsheet"} == FILE_DATASETS
+    assert {k for k, v in sources.items() if v == "spreadsheet"} == FILE_DATASETS | TARGET_DATASETS
     assert {k for k, v in sources.items() if v == "bps"} == {
         "garis-kemiskinan-kabkota",
         "pdrb-per-kapita-provinsi",
