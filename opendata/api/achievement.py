@@ -149,6 +149,19 @@ class AchievementSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "The unit the targets were published in."},
     )
+    target_flag = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The target cell's flag (as on observations): its footnote."},
+    )
+    target_note = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The target cell's note: where the target comes from, or a caveat "
+            "(a target set on another method than the actual's)."
+        },
+    )
 
 
 class AchievementPageSchema(ma.Schema):
@@ -287,6 +300,8 @@ def assess_rows(conn, plan_: Plan, rows: Sequence[targets.TargetRow]) -> list[Ac
                 match.better,
                 outcome.achieved,
                 outcome.achievement,
+                row.flag,
+                row.note,
             )
         )
     return result

@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
+from opendata.api.fields import UtcTime
 from opendata.api.links import link
 from opendata.filters import require_dataset
 from opendata.model import HIGHER, LOWER, TargetSpec
@@ -45,8 +46,8 @@ class HarvestSchema(ma.Schema):
             "written)."
         },
     )
-    started_at = ma.fields.DateTime(required=True)
-    finished_at = ma.fields.DateTime(required=True)
+    started_at = UtcTime(required=True)
+    finished_at = UtcTime(required=True)
     offline = ma.fields.Boolean(
         required=True, metadata={"description": "Harvested from recorded responses."}
     )
@@ -60,6 +61,19 @@ class HarvestSchema(ma.Schema):
             "(kept in the store, no longer served)."
         },
     )
+    links = ma.fields.Method(
+        "_links",
+        required=True,
+        metadata={
+            "description": "`run`: the run in the run log (`/api/v1/runs/{run_id}`): its "
+            "messages and the payloads it fetched.",
+            "type": "object",
+            "properties": {"run": {"type": "string"}},
+        },
+    )
+
+    def _links(self, harvest) -> dict[str, str]:
+        return {"run": link("runs.RunDetail", run_id=harvest.run_id)}
 
 
 class DatasetLinksSchema(ma.Schema):
@@ -115,7 +129,7 @@ class IndicatorSchema(ma.Schema):
     notes = ma.fields.String(allow_none=True)
     subject = ma.fields.String(allow_none=True)
     source_ref = ma.fields.String(allow_none=True)
-    source_last_update = ma.fields.DateTime(allow_none=True)
+    source_last_update = UtcTime(allow_none=True)
 
 
 class DimensionValueSchema(ma.Schema):
@@ -269,10 +283,10 @@ class DatasetDetailSchema(DatasetSchema):
     license = ma.fields.String(allow_none=True)
     attribution = ma.fields.String(allow_none=True)
     tags = ma.fields.List(ma.fields.String(), required=True)
-    source_last_update = ma.fields.DateTime(
+    source_last_update = UtcTime(
         allow_none=True, metadata={"description": "The source's own last update of the data."}
     )
-    data_changed_at = ma.fields.DateTime(
+    data_changed_at = UtcTime(
         allow_none=True, metadata={"description": "When a harvest last changed the data."}
     )
     indicators = ma.fields.List(ma.fields.Nested(IndicatorSchema), required=True)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
@@ -85,3 +86,17 @@ class Count(ma.fields.Integer):
             raise ma.ValidationError(f"not a whole number in ASCII digits (0-9); give {self.give}")
         # Past _MAX_DIGITS the value is "too large" for any check, and is not parsed at all.
         return int(value) if len(value) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+class UtcTime(ma.fields.DateTime):
+    """An instant as RFC 3339 in UTC with ``Z``: ``2026-11-29T12:25:33.065803Z``.
+
+    The stores keep naive UTC times: a naive value is UTC (never the server's local time).
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"

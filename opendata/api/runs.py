@@ -13,7 +13,6 @@ import binascii
 import hashlib
 import json
 import re
-from datetime import UTC
 from urllib.parse import urlencode
 
 import marshmallow as ma
@@ -23,7 +22,7 @@ from flask_smorest import abort
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
-from opendata.api.fields import Codes, Count, Text
+from opendata.api.fields import Codes, Count, Text, UtcTime
 from opendata.api.links import link, link_here
 from opendata.filters import FilterError
 from opendata.store import run_log
@@ -42,15 +41,6 @@ DATASET_PATTERN = r"[a-z0-9][a-z0-9-]{0,79}"  #: a catalog id (opendata.catalog)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 #: a payload body's ETag is its sha256, so it may be kept for a year without asking again
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-class UtcTime(ma.fields.DateTime):
-    """An instant as RFC 3339 in UTC with ``Z``: ``2026-11-29T12:25:33.065803Z``."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 class Statuses(Codes):

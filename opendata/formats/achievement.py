@@ -5,7 +5,8 @@ A JSON item::
     {"region": {"code": "6300", "name": "Provinsi Kalimantan Selatan"}, "period": "2024",
      "dimensions": {}, "target": {"low": 6.0, "high": 6.9}, "actual": 4.56,
      "actual_period": "2024-08", "unit": "Persen", "better": "lower", "achieved": true,
-     "achievement": 151.32, "target_unit": "Persen"}
+     "achievement": 151.32, "target_unit": "Persen", "target_flag": null,
+     "target_note": null}
 
 Figures are JSON numbers with the exact digits of the store (or of an exact product, where a
 scale converts a target), ``achievement`` with exactly 2 decimals (``80.00``): written by hand,
@@ -38,6 +39,8 @@ FIXED_TAIL = (
     "better",
     "achieved",
     "achievement",
+    "target_flag",
+    "target_note",
 )
 
 
@@ -57,6 +60,8 @@ class AchievementRow(NamedTuple):
     better: str | None
     achieved: bool | None
     achievement: str | None
+    target_flag: str | None = None  #: the target cell's flag and note: its source, a caveat
+    target_note: str | None = None
 
 
 def write_page(
@@ -83,7 +88,8 @@ def write_page(
             f'"actual":{number(row.actual)},"actual_period":{_encode(row.actual_period)},'
             f'"unit":{_encode(row.unit)},"better":{_encode(row.better)},'
             f'"achieved":{_BOOLEAN[row.achieved]},"achievement":{number(row.achievement)},'
-            f'"target_unit":{_encode(row.target_unit)}}}'
+            f'"target_unit":{_encode(row.target_unit)},'
+            f'"target_flag":{_encode(row.target_flag)},"target_note":{_encode(row.target_note)}}}'
         )
     return (
         f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)},'
@@ -144,6 +150,8 @@ def write_csv(
                     row.better or "",
                     "" if row.achieved is None else str(row.achieved).lower(),
                     row.achievement or "",
+                    neutralize(row.target_flag),
+                    neutralize(row.target_note),
                 )
             )
         yield buffer.getvalue()

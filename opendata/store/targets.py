@@ -40,6 +40,7 @@ class TargetRow(NamedTuple):
     value_text: str | None  #: a figure, or a range's end as published first
     value_to_text: str | None  #: a range's other end
     flag: str | None
+    note: str | None  #: the target cell's note (its source, a caveat)
 
 
 class ActualRow(NamedTuple):
@@ -122,6 +123,7 @@ def _target_select(query: ObservationQuery):
             o.c.value_text,
             o.c.value_to_text,
             o.c.flag,
+            o.c.note,
         )
         .select_from(o)
         .join(s, s.c.id == o.c.series_id)

@@ -42,6 +42,8 @@ def test_the_issue_example(client):
                 "achieved": True,
                 "achievement": 151.32,
                 "target_unit": "%",
+                "target_flag": None,
+                "target_note": None,
             }
         ],
         "next": None,
