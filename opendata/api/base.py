@@ -25,7 +25,7 @@ from flask import Request, Response, request
 from webargs.fields import DelimitedFieldMixin
 from webargs.flaskparser import FlaskParser
 
-from opendata.api.context import data_version, last_finished_run, state
+from opendata.api.context import data_version, freshness, last_finished_run, state
 
 #: served with every versioned response: caches may keep it but must ask again (ETag) each time
 CACHE_CONTROL = "no-cache"
@@ -123,14 +123,15 @@ class Blueprint(flask_smorest.Blueprint):
             responses.setdefault("400", "BAD_REQUEST")
         return doc
 
-    def versioned(self, func=None, *, keep: bool = True, runs: bool = False):
+    def versioned(self, func=None, *, keep: bool = True, runs: bool = False, fresh: bool = False):
         """Decorate a GET view: ETag, 304 and (with ``keep``) the response cache.
 
         With ``runs``, the response also changes with every finished harvest run, also one
-        that changed no data (for views that show the last harvest).
+        that changed no data (for views that show the last harvest); with ``fresh``, also when
+        a dataset's freshness changes with the clock (due, overdue: ``context.freshness``).
         """
         if func is None:
-            return lambda f: self.versioned(f, keep=keep, runs=runs)
+            return lambda f: self.versioned(f, keep=keep, runs=runs, fresh=fresh)
 
         @wraps(func)
         def wrapper(*args, **kwargs):
@@ -139,6 +140,9 @@ class Blueprint(flask_smorest.Blueprint):
             # or scheme, which change no body (links are relative or OPENDATA_PUBLIC_URL's).
             url = request.script_root + request.full_path
             key = f"{last_finished_run()} {url}" if runs else url
+            if fresh:
+                states = sorted((d, f.state, f.due) for d, f in freshness().items())
+                key = f"{hashlib.blake2b(repr(states).encode(), digest_size=8).hexdigest()} {key}"
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -204,3 +205,37 @@ def dataset_meta(dataset_id: str) -> DatasetMeta:
         )
 
     return state().derived.get_or_make(data_version(), ("dataset", dataset_id), load)
+
+
+def utcnow() -> datetime:
+    """The current time, naive UTC as the store keeps times (tests move it)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def freshness() -> dict[str, Any]:
+    """Each harvested dataset's freshness now (``opendata.freshness``), read once per request.
+
+    The check interval comes from the catalog entry (``schedule``, ``frequency``) when the catalog
+    loaded, else from the dataset's stored frequency. Not cached across requests: it changes
+    with the clock, not only with the data (``versioned(fresh=True)`` keys on it).
+    """
+    if "freshness" not in g:
+        from pathlib import Path
+
+        from opendata.freshness import Checks
+        from opendata.freshness import freshness as assess
+        from opendata.model import DatasetSpec
+        from opendata.store.checks import read_checks
+
+        conn = connection()
+        checks = read_checks(conn)
+        catalog = state().catalog or {}
+        now = utcnow()
+        allowed = state().settings.STALE_AFTER_FAILURES
+        g.freshness = {}
+        for dataset_id, frequency in queries.dataset_frequencies(conn).items():
+            spec = catalog.get(dataset_id) or DatasetSpec(
+                dataset_id, {"id": dataset_id}, "", {}, Path(), frequency=frequency
+            )
+            g.freshness[dataset_id] = assess(spec, checks.get(dataset_id, Checks()), now, allowed)
+    return g.freshness

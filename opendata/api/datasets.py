@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from opendata.api.base import Blueprint, QueryArgs
-from opendata.api.context import connection
+from opendata.api.context import connection, freshness
 from opendata.api.fields import UtcTime
 from opendata.api.links import link
 from opendata.filters import require_dataset
@@ -87,6 +87,49 @@ class DatasetLinksSchema(ma.Schema):
     csv = ma.fields.String(required=True)
 
 
+def _instant(description: str) -> ma.fields.String:
+    return ma.fields.String(
+        required=True, allow_none=True, metadata={"format": "date-time", "description": description}
+    )
+
+
+class FreshnessSchema(ma.Schema):
+    """How fresh a dataset is: when it was checked and changed, when it is due, if it is stale."""
+
+    state = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": ["failing", "overdue", "never", "due", "fresh"],
+            "description": "`fresh`: checked within its interval; `due`: the next scheduled "
+            "harvest takes it; `overdue`: no check for a whole interval past due; `failing`: its "
+            "last harvests failed `OPENDATA_STALE_AFTER_FAILURES` times in a row or more; "
+            "`never`: not checked yet (docs/operations.md).",
+        },
+    )
+    stale = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "`overdue` or `failing`: do not trust it is current."},
+    )
+    due = ma.fields.Boolean(required=True, metadata={"description": "A check is due now."})
+    check_every = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "How often it is checked: the catalog's `schedule.every`, or by "
+            "`frequency` (`1w` for annual tables, `1d` for monthly ones)."
+        },
+    )
+    last_checked = _instant("The end of the last harvest that reached the source (UTC).")
+    last_changed = _instant("The end of the last harvest that changed its data (UTC).")
+    source_last_update = _instant("The source's own last update, where it gives one (UTC).")
+    next_due = _instant("When the next check is due (UTC); null: never checked, due now.")
+    failures_in_a_row = ma.fields.Integer(
+        required=True, metadata={"description": "Failed harvests since the last check."}
+    )
+    last_error = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The latest failure's error."}
+    )
+
+
 class DatasetSchema(ma.Schema):
     """A dataset in the list."""
 
@@ -98,6 +141,7 @@ class DatasetSchema(ma.Schema):
     )
     units = ma.fields.List(ma.fields.String(), required=True)
     last_harvest = ma.fields.Nested(HarvestSchema, allow_none=True, required=True)
+    freshness = ma.fields.Nested(FreshnessSchema, required=True)
     links = ma.fields.Nested(DatasetLinksSchema, required=True)
 
     @ma.pre_dump
@@ -107,7 +151,13 @@ class DatasetSchema(ma.Schema):
             "observations": link("observations.ObservationList", dataset_id=dataset.id),
             "csv": link("observations.ObservationCsv", dataset_id=dataset.id),
         }
-        return {**vars(dataset), "description": dataset.description or None, "links": links}
+        state = freshness().get(dataset.id)
+        return {
+            **vars(dataset),
+            "description": dataset.description or None,
+            "freshness": None if state is None else state.as_json(),
+            "links": links,
+        }
 
 
 class DatasetListSchema(ma.Schema):
@@ -313,7 +363,7 @@ class DatasetDetailSchema(DatasetSchema):
 
 @blp.route("/datasets")
 class DatasetList(MethodView):
-    @blp.versioned(runs=True)
+    @blp.versioned(runs=True, fresh=True)
     @blp.arguments(QueryArgs, location="query")
     @blp.response(200, DatasetListSchema)
     def get(self, _args):
@@ -323,7 +373,7 @@ class DatasetList(MethodView):
 
 @blp.route("/datasets/<dataset_id>")
 class DatasetDetail(MethodView):
-    @blp.versioned(runs=True)
+    @blp.versioned(runs=True, fresh=True)
     @blp.arguments(QueryArgs, location="query")
     @blp.response(200, DatasetDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -280,6 +280,11 @@ def serves_ranges(conn: Connection, dataset_id: str) -> bool:
 # -- datasets -----------------------------------------------------------------------------------
 
 
+def dataset_frequencies(conn: Connection) -> dict[str, str | None]:
+    """Every harvested dataset's id and stored frequency (freshness needs it)."""
+    return dict(conn.execute(select(t.dataset.c.id, t.dataset.c.frequency)).all())
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """A source of datasets (a harvester): its id, name and web site."""
