@@ -86,7 +86,8 @@ def achievement(actual: Decimal, target: Decimal, better: str) -> Decimal | None
         return None
     percent = _quotient(product(numerator, HUNDRED), denominator)
     context = Context(prec=max(percent.adjusted() + 3, 1) + 2, rounding=ROUND_HALF_UP)
-    return percent.quantize(CENT, context=context)
+    rounded = percent.quantize(CENT, context=context)
+    return rounded.copy_abs() if rounded.is_zero() else rounded  # -0.004 is 0.00, not -0.00
 
 
 def normalize_unit(unit: str) -> str:
@@ -191,8 +192,12 @@ class Matcher:
         self.units = dict(actual_units)  #: indicator code -> unit, in the dataset's order
         self.totals = dict(actual_totals)  #: dimension slug -> its total value's code (or None)
         self.by_place: dict[tuple[str, str], list[Series]] = {}
+        #: dimension slug -> the value codes its series have (to refuse a code it lacks)
+        self.codes: dict[str, set[str]] = {slug: set() for slug in self.totals}
         for series in actual_series or ():
             self.by_place.setdefault((series.region, series.indicator), []).append(series)
+            for slug, code in series.dimensions.items():
+                self.codes.setdefault(slug, set()).add(code)
 
     def indicator(self, target_indicator: str) -> tuple[str | None, str | None]:
         """The actual indicator's code, or None and a warning saying why."""
@@ -223,8 +228,33 @@ class Matcher:
             return target.dimensions[slug]
         return self.totals.get(slug)
 
+    def _unknown_codes(self, target: Series) -> list[str]:
+        """Why ``target`` cannot be matched: a dimension or value the actual dataset lacks.
+
+        Never compared with another figure instead (a misspelt ``target.of.dimensions`` key
+        would otherwise leave the total in its place).
+        """
+        actual, where = self.spec.dataset, f"target.of.dimensions of {self.target_id}"
+        problems = [
+            f"{actual} has no dimension '{slug}' ({where}; it has: "
+            f"{', '.join(self.codes) or 'none'})"
+            for slug in self.spec.dimensions
+            if slug not in self.codes
+        ]
+        for slug, codes in self.codes.items():
+            code = self._code(slug, target)
+            if code is not None and code not in codes:
+                named = "named in " + where if slug in self.spec.dimensions else "of the target"
+                problems.append(
+                    f"{actual} has no value '{code}' of its dimension '{slug}' ({named}; it "
+                    f"has: {', '.join(sorted(codes))}); map it with target.of.dimensions"
+                )
+        return problems
+
     def _series(self, target: Series, indicator: str) -> tuple[Series | None, list[str]]:
-        warnings = []
+        warnings = self._unknown_codes(target)
+        if warnings:
+            return None, warnings
         for candidate in self.by_place.get((target.region, indicator), ()):
             unresolved = [s for s in candidate.dimensions if self._code(s, target) is None]
             for slug in unresolved:

@@ -163,6 +163,8 @@ class Runner:
                 )
             outcomes = []
             step = self.reparse if reparse else self.harvest
+            if reparse:  # its runs read no source: they are no check of it (store.checks)
+                self.batch = runs.REPARSE_BATCH + self.batch[len(runs.REPARSE_BATCH) :]
             for spec in specs:
                 outcome = step(spec)
                 outcomes.append(outcome)

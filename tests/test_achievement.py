@@ -245,3 +245,26 @@ def test_before_the_actual_dataset_is_harvested_the_target_keeps_its_own_unit():
     spec = TargetSpec("actual", better=LOWER, scale=Decimal(1000))
     scaled = Matcher("target", spec, None, {}, {})
     assert scaled.match(_series(1, unit="Juta Rupiah")).unit is None
+
+
+def test_a_tiny_negative_achievement_is_zero_not_minus_zero():
+    assert achievement(Decimal("-1.5"), Decimal("1000000"), HIGHER) == Decimal("0.00")
+    assert str(achievement(Decimal("-1.5"), Decimal("1000000"), HIGHER)) == "0.00"
+
+
+def test_a_dimension_or_value_the_actual_dataset_lacks_is_never_replaced_by_the_total():
+    actual = [_series(10, jk="1"), _series(11, jk="3")]
+    totals = {"jk": "3"}
+    misspelt = TargetSpec("actual", better=LOWER, dimensions={"jenis_kelamin": "1"})
+    match = _matcher(misspelt, actual, totals=totals).match(_series(1))
+    assert match.actual is None
+    assert "actual has no dimension 'jenis_kelamin'" in match.warnings[0]
+    assert "it has: jk" in match.warnings[0]
+    wrong_code = TargetSpec("actual", better=LOWER, dimensions={"jk": "laki-laki"})
+    match = _matcher(wrong_code, actual, totals=totals).match(_series(1))
+    assert (
+        match.actual is None and "no value 'laki-laki' of its dimension 'jk'" in match.warnings[0]
+    )
+    own_code = _matcher(TargetSpec("actual", better=LOWER), actual, totals=totals)
+    match = own_code.match(_series(1, jk="L"))  # the target's own code, absent from the actual
+    assert match.actual is None and "(of the target; it has: 1, 3)" in match.warnings[0]

@@ -139,6 +139,21 @@ def test_reparse_rebuilds_from_stored_payloads_as_revisions_offline(invoke, stor
     assert [r["value"] for r in rows if r["region_code"] == "6371"] == ["4.020", "-0.47"]
 
 
+def test_a_reparse_is_no_check_of_the_source(invoke, monkeypatch):
+    assert invoke("harvest", "--all").exit_code == 0
+    monkeypatch.setattr(fakes.FakeHarvester, "fail_fetch", True)
+    for _ in range(3):
+        assert invoke("harvest", "demo").exit_code == 1
+    assert invoke("reparse", "demo").exit_code == 0
+    status = _status(invoke)["demo"]
+    assert (status["state"], status["failures_in_a_row"]) == ("failing", 3)
+    assert invoke("status", "--fail-if-stale").exit_code == 1
+    later = _status(invoke, "--now", LATER)["other"]
+    assert later["due"] is True
+    assert invoke("reparse", "other").exit_code == 0  # nor does it make a due dataset fresh
+    assert _status(invoke, "--now", LATER)["other"]["due"] is True
+
+
 def test_reparse_without_stored_payloads_fails_saying_why(invoke):
     result = invoke("reparse", "other")
     assert result.exit_code == 1

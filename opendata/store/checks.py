@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from opendata.freshness import Checks
 from opendata.store import schema as t
+from opendata.store.runs import REPARSE_BATCH
 
 #: a run that reached the source (it answered, with data or without)
 CHECKED = ("ok", "unchanged", "no-data")
@@ -20,7 +21,8 @@ FAILED = ("failed", "interrupted")
 def read_checks(conn: Connection, dataset_ids: list[str] | None = None) -> dict[str, Checks]:
     """Checks per dataset id (only datasets with at least one finished run)."""
     run = t.harvest_run
-    scope = [run.c.finished_at.is_not(None)]
+    # a reparse reads stored payloads: it neither checks the source nor fails to reach it
+    scope = [run.c.finished_at.is_not(None), run.c.batch.not_like(f"{REPARSE_BATCH}%")]
     if dataset_ids is not None:
         scope.append(run.c.dataset_id.in_(dataset_ids))
     last_ok = (

@@ -19,6 +19,9 @@ from opendata.model import Payload
 from opendata.store import schema as t
 from opendata.store.writer import WriteCounts
 
+#: how the batch id of ``opendata reparse`` runs begins (they parse stored payloads, offline)
+REPARSE_BATCH = "reparse-"
+
 
 def utcnow() -> datetime:
     """Now in UTC, without tzinfo (both stores keep naive UTC timestamps)."""
