@@ -11,10 +11,12 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
+from opendata.api import history
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
+from opendata.api.history import HistoryArgs
 from opendata.api.links import link_here
 from opendata.filters import (
     check_dimensions,
@@ -110,8 +112,8 @@ class ObservationFilterArgs(QueryArgs):
         return {key: data[key] for key in data if not key.startswith("dim.")}
 
 
-class ObservationQueryArgs(ObservationFilterArgs):
-    """Filters and the page of the JSON observations."""
+class PageArgs(ObservationFilterArgs):
+    """Filters and a page (of observations, of cells)."""
 
     cursor = Text(
         give="the cursor of a page's next link",
@@ -132,6 +134,14 @@ class ObservationQueryArgs(ObservationFilterArgs):
         maximum = state().settings.MAX_PAGE_SIZE
         if value > maximum:
             raise ma.ValidationError(f"at most {maximum} observations per page")
+
+
+class ObservationQueryArgs(PageArgs, HistoryArgs):
+    """Filters, history and the page of the JSON observations."""
+
+
+class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
+    """Filters and history of the CSV observations."""
 
 
 class RegionRefSchema(ma.Schema):
@@ -189,6 +199,21 @@ class ObservationSchema(ma.Schema):
     note = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "The source's note."}
     )
+    change = ma.fields.String(
+        validate=ma.validate.OneOf(["added", "revised", "withdrawn"]),
+        metadata={
+            "description": "Only with `updated_after`: `added` (not served at that instant: "
+            "new, or back after a withdrawal), `revised` (served then, with other values) or "
+            "`withdrawn` (no longer served: `value`, `flag` and `note` are null)."
+        },
+    )
+    updated_at = ma.fields.String(
+        metadata={
+            "description": "Only with `updated_after`: when the change was served, RFC 3339 "
+            "UTC (the end of the harvest run that made it).",
+            "format": "date-time",
+        },
+    )
 
 
 class ObservationPageSchema(ma.Schema):
@@ -214,6 +239,15 @@ class ObservationPageSchema(ma.Schema):
             "observations in tpt-provinsi`. Every page repeats them."
         },
     )
+    as_of = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Only with `as_of` or `updated_after`: the end of the harvest run "
+            "whose data the answer shows (RFC 3339 UTC; null before the first harvest). After "
+            "`updated_after`, the instant to poll with next.",
+            "format": "date-time",
+        },
+    )
 
 
 LINK_HEADER = {
@@ -225,6 +259,11 @@ WARNINGS_HEADER = {
     'an RFC 8941 list of strings: `"region 6371 (Kota Banjarmasin) has no observations in '
     'tpt-provinsi"`. A CSV body stays data only, so this header is where a CSV download '
     "says it.",
+    "schema": {"type": "string"},
+}
+AS_OF_HEADER = {
+    "description": "With `as_of` or `updated_after`: the `as_of` of the answer (the end of "
+    "the harvest run whose data it shows), RFC 3339 UTC; absent before the first harvest.",
     "schema": {"type": "string"},
 }
 DISPOSITION_HEADER = {
@@ -270,12 +309,17 @@ def _next_url(cursor: str) -> str:
 
 @blp.route("/datasets/<dataset_id>/observations")
 class ObservationList(MethodView):
+    @history.cache_control
     @blp.versioned
     @blp.arguments(ObservationQueryArgs, location="query")
     @blp.response(
         200,
         ObservationPageSchema,
-        headers={"Link": LINK_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Link": LINK_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            history.AS_OF_HEADER: AS_OF_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -284,27 +328,39 @@ class ObservationList(MethodView):
         Filter by dimension with `dim.<dimension id>=<code>[,<code>]` (the ids and codes are in
         the dataset's `dimensions`), e.g. `dim.jenis_kelamin=1`. Observations come in a stable
         order (region, series, period); follow `next` (or the `Link` header) for the next page.
-        The cursor is bound to the filters: keep them while paging.
+        The cursor is bound to the filters: keep them while paging. `as_of` serves the
+        observations as they were at an instant, `updated_after` what changed since one.
         """
         query = _query(dataset_id, args)
+        conn = connection()
+        cursor, until = history.split_cursor(args.get("cursor"))
+        vintage = history.apply(query, args, conn, until)
         digest = filters_digest(query)
-        if args.get("cursor"):
-            query.after = decode_cursor(args["cursor"], digest)
+        if vintage is not None:
+            digest = vintage.digest(digest)
+        if cursor:
+            query.after = decode_cursor(cursor, digest)
         limit = args.get("limit") or state().settings.PAGE_SIZE
         query.limit = limit + 1
-        conn = connection()
         rows = queries.page_of_observations(conn, query)
         next_url = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
+            next_cursor = encode_cursor(queries.keyset(rows[-1]), digest)
+            if query.changed_until_run is not None:
+                next_cursor += f".{query.changed_until_run}"
+            next_url = _next_url(next_cursor)
         meta = dataset_meta(dataset_id)
         warnings = _warnings(dataset_id, query)
-        series = meta.series_dimensions_on(conn)
-        body = write_observations(rows, meta.slugs, series, next_url, warnings)
+        if vintage is None:
+            series = meta.series_dimensions_on(conn)
+            body = write_observations(rows, meta.slugs, series, next_url, warnings)
+        else:
+            body = history.json_page(conn, meta, rows, next_url, warnings, vintage)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
+        history.stamp(response, vintage)
         return _warn(response, warnings)
 
 
@@ -351,8 +407,9 @@ def _file_name(
 
 @blp.route("/datasets/<dataset_id>/observations.csv")
 class ObservationCsv(MethodView):
+    @history.cache_control
     @blp.versioned(keep=False)
-    @blp.arguments(ObservationFilterArgs, location="query")
+    @blp.arguments(ObservationCsvArgs, location="query")
     @blp.response(
         200,
         {"type": "string"},
@@ -367,9 +424,10 @@ class ObservationCsv(MethodView):
         """Observations of a dataset as one CSV file
 
         The same filters as the JSON observations (`dim.<dimension id>=<code>[,<code>]` too),
-        every matching row, streamed.
+        every matching row, streamed; `as_of` and `updated_after` as on the JSON observations.
         """
         query = _query(dataset_id, args)
+        vintage = history.apply(query, args, connection(), None)
         meta = dataset_meta(dataset_id)
         engine = state().engine
 
@@ -379,10 +437,14 @@ class ObservationCsv(MethodView):
             # client goes away.
             with engine.connect() as conn:
                 rows = queries.iter_observations(conn, query)
+                if vintage is not None:
+                    yield from history.csv_chunks(conn, meta, rows, query)
+                    return
                 series = meta.series_dimensions_on(conn)
                 yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges)
 
         response = Response(chunks(), mimetype="text/csv")
+        history.stamp(response, vintage)
         name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return _warn(response, _warnings(dataset_id, query))

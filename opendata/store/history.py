@@ -58,6 +58,13 @@ def run_at(conn: Connection, instant: datetime) -> RunMark:
     return _mark(conn, instant)
 
 
+def run_mark(conn: Connection, run_id: int) -> RunMark:
+    """Run ``run_id`` and when it finished (None if it has not, or is unknown)."""
+    run = t.harvest_run
+    finished = conn.execute(select(run.c.finished_at).where(run.c.id == run_id)).scalar()
+    return RunMark(run_id, _aware(finished))
+
+
 def latest_run(conn: Connection) -> RunMark:
     """The latest finished run, whatever it did: what a query reading now sees."""
     return _mark(conn, None)
@@ -98,7 +105,7 @@ def _head():
     ]
 
 
-def _valid_at(revision, run_id: int):
+def _valid_at(revision, run_id):
     """The join of a cell's revision valid at ``run_id`` (at most one: versions do not overlap)."""
     return and_(
         revision.c.observation_id == t.observation.c.id,
@@ -143,49 +150,59 @@ def _as_of_select(dataset_id: str, run_id: int):
     )
 
 
-def _changes_select(dataset_id: str, after: int, until: int | None):
-    """The cells whose current version began after run ``after`` (and by run ``until``), and
-    the cells of series retired in that window, each with its change and the run's end.
+def _changes_select(dataset_id: str, after: int, until):
+    """The cells whose version at run ``until`` began after run ``after``, and the cells of
+    series retired between the two, each as it was at ``until`` with its change and the end of
+    the run that made it (``until`` None: the latest, the current versions).
 
-    ``change``: ``withdrawn`` if the cell is no longer served (its values then null), ``added``
-    if it was not served at ``after`` (new, or back after a withdrawal), else ``revised``.
+    ``change``: ``withdrawn`` if the cell was not served at ``until`` (its values then null),
+    ``added`` if it was not served at ``after`` (new, or back after a withdrawal), else
+    ``revised``. Reading the versions at ``until``, not the current ones, keeps every page of a
+    poll at one run, and what a later run changed for the next poll.
     """
     o, s, run = t.observation, t.series, t.harvest_run
-    before = t.observation_revision.alias("before")
-    retired = s.c.retired_run_id.is_not(None)
-    gone = or_(retired, o.c.withdrawn_run_id.is_not(None))
+    then = t.observation_revision.alias("then")  # the version at `until`, if not the current
+    before = t.observation_revision.alias("before")  # the version at `after`, if not current
+    if until is None:  # the latest run
+        until = select(func.max(run.c.id)).scalar_subquery()
+    current = o.c.last_changed_run_id <= until
+    cutoff = s.c.retired_run_id <= until
+    began = case((current, o.c.last_changed_run_id), else_=then.c.valid_from_run_id)
+    withdrawn = or_(
+        and_(current, o.c.withdrawn_run_id.is_not(None)),
+        and_(~current, then.c.withdrawn.is_(true())),
+    )
+    retired = and_(s.c.retired_run_id.is_not(None), cutoff)
+    gone = or_(retired, withdrawn)
     unserved_before = or_(o.c.first_seen_run_id > after, before.c.withdrawn.is_(true()))
     change = case((gone, literal(WITHDRAWN)), (unserved_before, literal(ADDED)), else_=REVISED)
-    change_run = case((retired, s.c.retired_run_id), else_=o.c.last_changed_run_id)
 
-    def unless_gone(column):
-        return case((gone, null()), else_=column).label(column.name)
+    def then_value(column: str):
+        value = case((current, o.c[column]), else_=then.c[column])
+        return case((gone, null()), else_=value).label(column)
 
     columns = [
         *_head(),
-        unless_gone(o.c.value_text),
+        then_value("value_text"),
         t.indicator.c.unit,
-        unless_gone(o.c.flag),
-        unless_gone(o.c.note),
-        unless_gone(o.c.value_to_text),
+        then_value("flag"),
+        then_value("note"),
+        then_value("value_to_text"),
         change.label("change"),
         run.c.finished_at.label("updated_at"),
     ]
-    changed = o.c.last_changed_run_id > after
-    retired_in = s.c.retired_run_id > after
-    if until is not None:
-        changed = and_(changed, o.c.last_changed_run_id <= until)
-        retired_in = and_(retired_in, s.c.retired_run_id <= until)
-    return (
+    stmt = (
         _joined(columns)
-        .join(run, run.c.id == change_run)
+        .outerjoin(then, _valid_at(then, until))
         .outerjoin(before, _valid_at(before, after))
-        .where(
-            s.c.dataset_id == dataset_id,
-            or_(s.c.retired_run_id.is_(None), retired_in),
-            # a retired series' cells that were served when it went (not withdrawn before)
-            or_(changed, and_(retired, o.c.withdrawn_run_id.is_(None))),
-        )
+        .join(run, run.c.id == case((retired, s.c.retired_run_id), else_=began))
+    )
+    return stmt.where(
+        s.c.dataset_id == dataset_id,
+        or_(s.c.retired_run_id.is_(None), s.c.retired_run_id > after),
+        o.c.first_seen_run_id <= until,
+        # a retired series' cells that were served when it went
+        or_(began > after, and_(retired, ~withdrawn)),
     )
 
 
