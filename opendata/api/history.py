@@ -159,7 +159,7 @@ def apply(query: queries.ObservationQuery, args: dict, conn, until: int | None) 
     return None
 
 
-def _series(conn, meta: DatasetMeta, series_ids) -> Mapping:
+def series_of(conn, meta: DatasetMeta, series_ids) -> Mapping:
     """The dimension values of ``series_ids``: served ones from the cache, retired ones read."""
     missing = {sid for sid in series_ids if sid not in meta.series_dimensions}
     if not missing:
@@ -169,7 +169,7 @@ def _series(conn, meta: DatasetMeta, series_ids) -> Mapping:
 
 def json_page(conn, meta: DatasetMeta, rows, next_url, warnings, vintage: Vintage) -> str:
     """The JSON page of history ``rows`` (as of a run, or changes)."""
-    series = _series(conn, meta, {row[3] for row in rows})
+    series = series_of(conn, meta, {row[3] for row in rows})
     page = JsonVintage(vintage.as_of)
     if vintage.after is None:
         return write_observations(rows, meta.slugs, series, next_url, warnings, page)

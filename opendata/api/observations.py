@@ -272,7 +272,7 @@ DISPOSITION_HEADER = {
 }
 
 
-def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
+def filter_query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
     start, end = period_bounds(args.get("from_"), args.get("to"))
@@ -282,7 +282,7 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
 
 
-def _warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
+def region_warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
     """Each requested region that has no observations at all in the dataset, in words."""
     with_data = dataset_meta(dataset_id).regions
     return regions_without_data(region_index(), query.regions, with_data, dataset_id)
@@ -295,13 +295,13 @@ def _sf_string(text: str) -> str:
     return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _warn(response: Response, warnings: list[str]) -> Response:
+def warn_header(response: Response, warnings: list[str]) -> Response:
     if warnings:
         response.headers["Opendata-Warnings"] = ", ".join(_sf_string(w) for w in warnings)
     return response
 
 
-def _next_url(cursor: str) -> str:
+def next_link(cursor: str) -> str:
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     params.append(("cursor", cursor))
     return link_here(urlencode(params, safe=",:"))
@@ -331,7 +331,7 @@ class ObservationList(MethodView):
         The cursor is bound to the filters: keep them while paging. `as_of` serves the
         observations as they were at an instant, `updated_after` what changed since one.
         """
-        query = _query(dataset_id, args)
+        query = filter_query(dataset_id, args)
         conn = connection()
         cursor, until = history.split_cursor(args.get("cursor"))
         vintage = history.apply(query, args, conn, until)
@@ -349,9 +349,9 @@ class ObservationList(MethodView):
             next_cursor = encode_cursor(queries.keyset(rows[-1]), digest)
             if query.changed_until_run is not None:
                 next_cursor += f".{query.changed_until_run}"
-            next_url = _next_url(next_cursor)
+            next_url = next_link(next_cursor)
         meta = dataset_meta(dataset_id)
-        warnings = _warnings(dataset_id, query)
+        warnings = region_warnings(dataset_id, query)
         if vintage is None:
             series = meta.series_dimensions_on(conn)
             body = write_observations(rows, meta.slugs, series, next_url, warnings)
@@ -361,7 +361,7 @@ class ObservationList(MethodView):
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
         history.stamp(response, vintage)
-        return _warn(response, warnings)
+        return warn_header(response, warnings)
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -426,7 +426,7 @@ class ObservationCsv(MethodView):
         The same filters as the JSON observations (`dim.<dimension id>=<code>[,<code>]` too),
         every matching row, streamed; `as_of` and `updated_after` as on the JSON observations.
         """
-        query = _query(dataset_id, args)
+        query = filter_query(dataset_id, args)
         vintage = history.apply(query, args, connection(), None)
         meta = dataset_meta(dataset_id)
         engine = state().engine
@@ -447,4 +447,4 @@ class ObservationCsv(MethodView):
         history.stamp(response, vintage)
         name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return _warn(response, _warnings(dataset_id, query))
+        return warn_header(response, region_warnings(dataset_id, query))

@@ -300,7 +300,9 @@ def page_of_cells(conn: Connection, query: queries.ObservationQuery) -> list[Cel
     run_ids = {row.last_changed_run_id for row in rows} | {
         row.retired_run_id for row in rows if row.retired_run_id is not None
     }
-    run_ids |= {rev.run_id for revs in earlier.values() for rev in revs}
+    for revs in earlier.values():
+        run_ids |= {rev.run_id for rev in revs} | {rev.valid_from_run_id for rev in revs}
+    run_ids.discard(None)
     ends = _run_ends(conn, run_ids)
     return [_cell(row, earlier.get(row.id, ()), ends) for row in rows]
 

@@ -211,3 +211,50 @@ def test_updated_after_with_as_of_is_the_changes_between_two_instants(engine, cl
     assert page["as_of"] == _z(DAY[3])
     backwards = {"updated_after": _z(DAY[3]), "as_of": _z(DAY[1])}
     assert client.get(URL, query_string=backwards).get_json()["data"] == []
+
+
+REVISIONS = "/api/v1/datasets/demo/revisions"
+
+
+def test_revisions_give_every_version_of_each_cell(engine, client):
+    _history(engine)
+    page = client.get(REVISIONS, query_string={"region": "63.71", "dim.jenis_kelamin": "1"})
+    assert page.status_code == 200
+    (cell,) = page.get_json()["data"]
+    assert (cell["region"]["code"], cell["period"]) == ("6371", "2024")
+    assert cell["dimensions"]["jenis_kelamin"]["code"] == "1"
+    assert [
+        (v["value"], v["withdrawn"], v["run"], v["valid_from"], v["valid_to"], v["links"]["run"])
+        for v in cell["versions"]
+    ] == [
+        (4.02, False, 1, _z(DAY[1]), _z(DAY[2]), "/api/v1/runs/1"),
+        (4.03, False, 2, _z(DAY[2]), _z(DAY[3]), "/api/v1/runs/2"),
+        (None, True, 3, _z(DAY[3]), _z(DAY[4]), "/api/v1/runs/3"),
+        (4.03, False, 4, _z(DAY[4]), None, "/api/v1/runs/4"),
+    ]
+    assert b'"value":4.02,' in page.data  # exact digits, as everywhere
+
+
+def test_revisions_page_by_cell_and_keep_withdrawn_and_retired_cells(engine, client):
+    harvest(engine, {CELL: "1", OTHER: "2"}, DAY[1])
+    harvest(engine, {CELL: "3"}, DAY[2])  # OTHER withdrawn
+    harvest(engine, {CELL: "5"}, DAY[3], indicator="2")  # indicator 1's series retired
+    cells, url, query = [], REVISIONS, {"limit": 1}
+    while url:
+        page = client.get(url, query_string=query).get_json()
+        assert len(page["data"]) <= 1
+        cells += page["data"]
+        url, query = page["next"], None
+    versions = [[(v["value"], v["withdrawn"], v["run"]) for v in c["versions"]] for c in cells]
+    assert versions == [
+        [(1, False, 1), (3, False, 2), (None, True, 3)],  # its series went at run 3
+        [(2, False, 1), (None, True, 2)],  # withdrawn at run 2 (its series went later)
+        [(5, False, 3)],  # indicator 2's cell
+    ]
+
+
+def test_run_links_follow_the_public_url(engine, make_app):
+    harvest(engine, {CELL: "1"}, DAY[1])
+    client = make_app(PUBLIC_URL="https://data.example.go.id").test_client()
+    (cell,) = client.get(REVISIONS).get_json()["data"]
+    assert cell["versions"][0]["links"]["run"] == "https://data.example.go.id/api/v1/runs/1"

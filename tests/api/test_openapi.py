@@ -27,6 +27,7 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/datasets/{dataset_id}",
         "/api/v1/datasets/{dataset_id}/observations",
         "/api/v1/datasets/{dataset_id}/observations.csv",
+        "/api/v1/datasets/{dataset_id}/revisions",
         "/api/v1/regions",
         "/api/v1/regions/{code}",
         "/healthz",
