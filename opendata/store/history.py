@@ -197,7 +197,13 @@ def _changes_select(dataset_id: str, after: int, until):
         .outerjoin(before, _valid_at(before, after))
         .join(run, run.c.id == case((retired, s.c.retired_run_id), else_=began))
     )
+    # The last run that changed the dataset (a cell, or a series retired or revived): a poll
+    # that finds nothing new stops at this one-row test instead of reading every cell.
+    changed_since = (
+        select(t.dataset.c.changed_run_id).where(t.dataset.c.id == dataset_id).scalar_subquery()
+    )
     return stmt.where(
+        changed_since > after,
         s.c.dataset_id == dataset_id,
         or_(s.c.retired_run_id.is_(None), s.c.retired_run_id > after),
         o.c.first_seen_run_id <= until,
