@@ -28,6 +28,7 @@ from opendata.filters import (
 )
 from opendata.formats.csv import write_csv
 from opendata.formats.json import write_observations
+from opendata.store import history as store_history
 from opendata.store import queries
 
 blp = Blueprint(
@@ -283,8 +284,12 @@ def filter_query(dataset_id: str, args: dict) -> queries.ObservationQuery:
 
 
 def region_warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
-    """Each requested region that has no observations at all in the dataset, in words."""
-    with_data = dataset_meta(dataset_id).regions
+    """Each requested region that has no observations at all in the dataset, in words (for
+    history, none ever: a region whose figures were withdrawn since had some then)."""
+    if query.as_of_run is not None or query.changed_after_run is not None:
+        with_data = store_history.regions_ever(connection(), dataset_id)
+    else:
+        with_data = dataset_meta(dataset_id).regions
     return regions_without_data(region_index(), query.regions, with_data, dataset_id)
 
 
@@ -386,7 +391,8 @@ def _file_name(
 
     Built from parsed values only, never from the raw query text (a header never carries what a
     client sent): regions as BPS codes in the order asked for, periods as parsed, then each
-    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``: filesystem-safe,
+    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``, then
+    ``updated-after-<instant>`` and ``as-of-<instant>`` (UTC, no colons): filesystem-safe,
     at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
     however many filters there are.
     """
@@ -399,6 +405,10 @@ def _file_name(
             parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
+    for param in ("updated_after", "as_of"):  # in UTC, without colons: 2026-04-30T170000Z
+        if args.get(param):
+            stamp = history.rfc3339(history.parse_instant(args[param], param)) or ""
+            parts.append(f"{param.replace('_', '-')}-{stamp.replace(':', '')}")
     stem = "_".join(parts)
     if len(stem) > FILE_NAME_LENGTH:
         stem = stem[: FILE_NAME_LENGTH - len("-etc")].rstrip("-_.") + "-etc"

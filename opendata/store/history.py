@@ -233,6 +233,16 @@ def series_dimensions(
     return result
 
 
+def regions_ever(conn: Connection, dataset_id: str) -> frozenset[str]:
+    """The regions that have ever had a cell in the dataset (withdrawn and retired ones too)."""
+    s = t.series
+    has_cells = select(t.observation.c.id).where(t.observation.c.series_id == s.c.id).exists()
+    rows = conn.execute(
+        select(s.c.region_code).distinct().where(s.c.dataset_id == dataset_id, has_cells)
+    )
+    return frozenset(rows.scalars())
+
+
 # -- every version of each cell ------------------------------------------------------------------
 
 

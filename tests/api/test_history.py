@@ -258,3 +258,21 @@ def test_run_links_follow_the_public_url(engine, make_app):
     client = make_app(PUBLIC_URL="https://data.example.go.id").test_client()
     (cell,) = client.get(REVISIONS).get_json()["data"]
     assert cell["versions"][0]["links"]["run"] == "https://data.example.go.id/api/v1/runs/1"
+
+
+def test_a_history_download_is_named_after_its_instant(engine, client):
+    harvest(engine, {CELL: "1"}, DAY[1])
+    response = client.get(URL + ".csv", query_string={"as_of": "2026-03-05", "region": "6371"})
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="demo_6371_as-of-2026-03-04T170000Z.csv"'
+    response = client.get(URL + ".csv", query_string={"updated_after": "2026-03-01T00:00:00Z"})
+    assert "demo_updated-after-2026-03-01T000000Z.csv" in response.headers["Content-Disposition"]
+
+
+def test_a_region_whose_figures_went_since_is_no_warning_as_of_then(engine, client):
+    harvest(engine, {CELL: "1", LATER: "2"}, DAY[1])
+    harvest(engine, {CELL: "1"}, DAY[2], indicator="2")  # 6372's only series retired
+    now = client.get(URL, query_string={"region": "6372"}).get_json()
+    assert now["warnings"] == ["region 6372 (Kota Banjarbaru) has no observations in demo"]
+    then = client.get(URL, query_string={"region": "6372", "as_of": _z(DAY[1])}).get_json()
+    assert (then["warnings"], len(then["data"])) == ([], 1)
