@@ -11,10 +11,12 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
+from opendata.api import history
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
+from opendata.api.history import HistoryArgs
 from opendata.api.links import link_here
 from opendata.filters import (
     check_dimensions,
@@ -26,6 +28,7 @@ from opendata.filters import (
 )
 from opendata.formats.csv import write_csv
 from opendata.formats.json import write_observations
+from opendata.store import history as store_history
 from opendata.store import queries
 
 blp = Blueprint(
@@ -110,8 +113,8 @@ class ObservationFilterArgs(QueryArgs):
         return {key: data[key] for key in data if not key.startswith("dim.")}
 
 
-class ObservationQueryArgs(ObservationFilterArgs):
-    """Filters and the page of the JSON observations."""
+class PageArgs(ObservationFilterArgs):
+    """Filters and a page (of observations, of cells)."""
 
     cursor = Text(
         give="the cursor of a page's next link",
@@ -132,6 +135,14 @@ class ObservationQueryArgs(ObservationFilterArgs):
         maximum = state().settings.MAX_PAGE_SIZE
         if value > maximum:
             raise ma.ValidationError(f"at most {maximum} observations per page")
+
+
+class ObservationQueryArgs(PageArgs, HistoryArgs):
+    """Filters, history and the page of the JSON observations."""
+
+
+class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
+    """Filters and history of the CSV observations."""
 
 
 class RegionRefSchema(ma.Schema):
@@ -189,6 +200,21 @@ class ObservationSchema(ma.Schema):
     note = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "The source's note."}
     )
+    change = ma.fields.String(
+        validate=ma.validate.OneOf(["added", "revised", "withdrawn"]),
+        metadata={
+            "description": "Only with `updated_after`: `added` (not served at that instant: "
+            "new, or back after a withdrawal), `revised` (served then, with other values) or "
+            "`withdrawn` (no longer served: `value`, `flag` and `note` are null)."
+        },
+    )
+    updated_at = ma.fields.String(
+        metadata={
+            "description": "Only with `updated_after`: when the change was served, RFC 3339 "
+            "UTC (the end of the harvest run that made it).",
+            "format": "date-time",
+        },
+    )
 
 
 class ObservationPageSchema(ma.Schema):
@@ -214,6 +240,15 @@ class ObservationPageSchema(ma.Schema):
             "observations in tpt-provinsi`. Every page repeats them."
         },
     )
+    as_of = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Only with `as_of` or `updated_after`: the end of the harvest run "
+            "whose data the answer shows (RFC 3339 UTC; null before the first harvest). After "
+            "`updated_after`, the instant to poll with next.",
+            "format": "date-time",
+        },
+    )
 
 
 LINK_HEADER = {
@@ -227,13 +262,18 @@ WARNINGS_HEADER = {
     "says it.",
     "schema": {"type": "string"},
 }
+AS_OF_HEADER = {
+    "description": "With `as_of` or `updated_after`: the `as_of` of the answer (the end of "
+    "the harvest run whose data it shows), RFC 3339 UTC; absent before the first harvest.",
+    "schema": {"type": "string"},
+}
 DISPOSITION_HEADER = {
     "description": "`attachment` with a file name naming the dataset and the filters.",
     "schema": {"type": "string"},
 }
 
 
-def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
+def filter_query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
     start, end = period_bounds(args.get("from_"), args.get("to"))
@@ -243,9 +283,13 @@ def _query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
 
 
-def _warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
-    """Each requested region that has no observations at all in the dataset, in words."""
-    with_data = dataset_meta(dataset_id).regions
+def region_warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
+    """Each requested region that has no observations at all in the dataset, in words (for
+    history, none ever: a region whose figures were withdrawn since had some then)."""
+    if query.as_of_run is not None or query.changed_after_run is not None:
+        with_data = store_history.regions_ever(connection(), dataset_id)
+    else:
+        with_data = dataset_meta(dataset_id).regions
     return regions_without_data(region_index(), query.regions, with_data, dataset_id)
 
 
@@ -256,13 +300,13 @@ def _sf_string(text: str) -> str:
     return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _warn(response: Response, warnings: list[str]) -> Response:
+def warn_header(response: Response, warnings: list[str]) -> Response:
     if warnings:
         response.headers["Opendata-Warnings"] = ", ".join(_sf_string(w) for w in warnings)
     return response
 
 
-def _next_url(cursor: str) -> str:
+def next_link(cursor: str) -> str:
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     params.append(("cursor", cursor))
     return link_here(urlencode(params, safe=",:"))
@@ -270,12 +314,17 @@ def _next_url(cursor: str) -> str:
 
 @blp.route("/datasets/<dataset_id>/observations")
 class ObservationList(MethodView):
+    @history.cache_control
     @blp.versioned
     @blp.arguments(ObservationQueryArgs, location="query")
     @blp.response(
         200,
         ObservationPageSchema,
-        headers={"Link": LINK_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Link": LINK_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            history.AS_OF_HEADER: AS_OF_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -284,28 +333,40 @@ class ObservationList(MethodView):
         Filter by dimension with `dim.<dimension id>=<code>[,<code>]` (the ids and codes are in
         the dataset's `dimensions`), e.g. `dim.jenis_kelamin=1`. Observations come in a stable
         order (region, series, period); follow `next` (or the `Link` header) for the next page.
-        The cursor is bound to the filters: keep them while paging.
+        The cursor is bound to the filters: keep them while paging. `as_of` serves the
+        observations as they were at an instant, `updated_after` what changed since one.
         """
-        query = _query(dataset_id, args)
+        query = filter_query(dataset_id, args)
+        conn = connection()
+        cursor, until = history.split_cursor(args.get("cursor"))
+        vintage = history.apply(query, args, conn, until)
         digest = filters_digest(query)
-        if args.get("cursor"):
-            query.after = decode_cursor(args["cursor"], digest)
+        if vintage is not None:
+            digest = vintage.digest(digest)
+        if cursor:
+            query.after = decode_cursor(cursor, digest)
         limit = args.get("limit") or state().settings.PAGE_SIZE
         query.limit = limit + 1
-        conn = connection()
         rows = queries.page_of_observations(conn, query)
         next_url = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
+            next_cursor = encode_cursor(queries.keyset(rows[-1]), digest)
+            if query.changed_until_run is not None:
+                next_cursor += f".{query.changed_until_run}"
+            next_url = next_link(next_cursor)
         meta = dataset_meta(dataset_id)
-        warnings = _warnings(dataset_id, query)
-        series = meta.series_dimensions_on(conn)
-        body = write_observations(rows, meta.slugs, series, next_url, warnings)
+        warnings = region_warnings(dataset_id, query)
+        if vintage is None:
+            series = meta.series_dimensions_on(conn)
+            body = write_observations(rows, meta.slugs, series, next_url, warnings)
+        else:
+            body = history.json_page(conn, meta, rows, next_url, warnings, vintage)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
-        return _warn(response, warnings)
+        history.stamp(response, vintage)
+        return warn_header(response, warnings)
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -330,7 +391,8 @@ def _file_name(
 
     Built from parsed values only, never from the raw query text (a header never carries what a
     client sent): regions as BPS codes in the order asked for, periods as parsed, then each
-    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``: filesystem-safe,
+    dimension filter (in the dataset's order) as ``<dimension id>-<codes>``, then
+    ``updated-after-<instant>`` and ``as-of-<instant>`` (UTC, no colons): filesystem-safe,
     at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
     however many filters there are.
     """
@@ -343,6 +405,10 @@ def _file_name(
             parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
+    for param in ("updated_after", "as_of"):  # in UTC, without colons: 2026-04-30T170000Z
+        if args.get(param):
+            stamp = history.rfc3339(history.parse_instant(args[param], param)) or ""
+            parts.append(f"{param.replace('_', '-')}-{stamp.replace(':', '')}")
     stem = "_".join(parts)
     if len(stem) > FILE_NAME_LENGTH:
         stem = stem[: FILE_NAME_LENGTH - len("-etc")].rstrip("-_.") + "-etc"
@@ -351,8 +417,9 @@ def _file_name(
 
 @blp.route("/datasets/<dataset_id>/observations.csv")
 class ObservationCsv(MethodView):
+    @history.cache_control
     @blp.versioned(keep=False)
-    @blp.arguments(ObservationFilterArgs, location="query")
+    @blp.arguments(ObservationCsvArgs, location="query")
     @blp.response(
         200,
         {"type": "string"},
@@ -367,9 +434,10 @@ class ObservationCsv(MethodView):
         """Observations of a dataset as one CSV file
 
         The same filters as the JSON observations (`dim.<dimension id>=<code>[,<code>]` too),
-        every matching row, streamed.
+        every matching row, streamed; `as_of` and `updated_after` as on the JSON observations.
         """
-        query = _query(dataset_id, args)
+        query = filter_query(dataset_id, args)
+        vintage = history.apply(query, args, connection(), None)
         meta = dataset_meta(dataset_id)
         engine = state().engine
 
@@ -379,10 +447,14 @@ class ObservationCsv(MethodView):
             # client goes away.
             with engine.connect() as conn:
                 rows = queries.iter_observations(conn, query)
+                if vintage is not None:
+                    yield from history.csv_chunks(conn, meta, rows, query)
+                    return
                 series = meta.series_dimensions_on(conn)
                 yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges)
 
         response = Response(chunks(), mimetype="text/csv")
+        history.stamp(response, vintage)
         name = _file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return _warn(response, _warnings(dataset_id, query))
+        return warn_header(response, region_warnings(dataset_id, query))

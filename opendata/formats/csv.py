@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from opendata import columns
 from opendata.store.queries import ObservationRow
@@ -91,4 +91,48 @@ def write_csv(
             buffer.seek(0)
             buffer.truncate()
     out.writerows(batch)
+    yield buffer.getvalue()
+
+
+def write_changes_csv(
+    dataset_id: str,
+    dimensions: Sequence[str],
+    rows: Iterable[Sequence],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    ranges: bool,
+    timestamp: Callable[[object], str | None],
+) -> Iterator[str]:
+    """Yield the CSV of changes (``updated_after``): the observations' columns, then ``change``
+    and ``updated_at`` (``timestamp`` of the row's time); a withdrawn cell's value is empty."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow([*header(dimensions, ranges), "change", "updated_at"])
+    empty: Mapping[str, tuple[str, str]] = {}
+    for count, row in enumerate(rows, 1):
+        region_code, region_name, period, series_id, _s, _e, value, unit, flag, note, to = row[:11]
+        values = series_dimensions.get(series_id, empty)
+        cells: list[str] = []
+        for slug in dimensions:
+            code, label = values.get(slug, ("", ""))
+            cells += [neutralize(code), neutralize(label)]
+        ends = (value or "", to or "") if ranges else (value or "",)
+        out.writerow(
+            (
+                neutralize(dataset_id),
+                region_code,
+                neutralize(region_name),
+                period,
+                *cells,
+                *ends,
+                neutralize(unit),
+                neutralize(flag),
+                neutralize(note),
+                row[11],
+                timestamp(row[12]),
+            )
+        )
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue()

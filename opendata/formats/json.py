@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from opendata.store.queries import ObservationRow
 
@@ -39,8 +40,12 @@ def write_observations(
     series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
     next_url: str | None,
     warnings: Sequence[str] = (),
+    vintage: Vintage | None = None,
 ) -> str:
-    """The JSON text of one page of ``rows``; ``dimensions`` are the dataset's slugs in order."""
+    """The JSON text of one page of ``rows``; ``dimensions`` are the dataset's slugs in order.
+
+    ``vintage`` (a history answer) adds ``"as_of"``: the end of the run it shows (null before
+    any run)."""
     texts: dict[str | None, str] = {None: "null"}
     regions: dict[str, str] = {}
     dims: dict[int, str] = {}
@@ -79,7 +84,100 @@ def write_observations(
             f'"value":{number(value)}{other_end},"unit":{text(unit)},'
             f'"flag":{text(flag)},"note":{text(note)}}}'
         )
+    return _page(parts, next_url, warnings, vintage)
+
+
+class Vintage(NamedTuple):
+    """The ``as_of`` of a history answer: RFC 3339 UTC, or None before the first run."""
+
+    as_of: str | None
+
+
+def _page(parts: list[str], next_url, warnings: Sequence[str], vintage: Vintage | None) -> str:
+    as_of = "" if vintage is None else f',"as_of":{_encode(vintage.as_of)}'
     return (
         f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)},'
-        f'"warnings":{_encode(list(warnings))}}}'
+        f'"warnings":{_encode(list(warnings))}{as_of}}}'
     )
+
+
+class _Texts(dict):
+    """Each distinct text's JSON, encoded once."""
+
+    def __missing__(self, value: str | None) -> str:
+        encoded = self[value] = "null" if value is None else _encode(value)
+        return encoded
+
+
+def _dimensions(texts: _Texts, dimensions: Sequence[str], values: Mapping) -> str:
+    return (
+        "{"
+        + ",".join(
+            f'{texts[slug]}:{{"code":{texts[values[slug][0]]},"label":{texts[values[slug][1]]}}}'
+            for slug in dimensions
+            if slug in values
+        )
+        + "}"
+    )
+
+
+def _values(value: str | None, to: str | None) -> str:
+    other_end = "" if to is None else f',"value_to":{number(to)}'
+    return f'"value":{number(value)}{other_end}'
+
+
+def write_changes(
+    rows: Iterable[Sequence],
+    dimensions: Sequence[str],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    next_url: str | None,
+    warnings: Sequence[str],
+    vintage: Vintage,
+    timestamp: Callable[[object], str | None],
+) -> str:
+    """A page of changes (``updated_after``): observations (a withdrawn one with null value,
+    flag and note) with ``change`` and ``updated_at`` (``timestamp`` of the row's time)."""
+    texts = _Texts()
+    parts = []
+    for row in rows:
+        region_code, region_name, period, series_id, _s, _e, value, unit, flag, note, to = row[:11]
+        change, updated_at = row[11], row[12]
+        dims = _dimensions(texts, dimensions, series_dimensions.get(series_id, {}))
+        parts.append(
+            f'{{"region":{{"code":{texts[region_code]},"name":{texts[region_name]}}},'
+            f'"period":{texts[period]},"dimensions":{dims},{_values(value, to)},'
+            f'"unit":{texts[unit]},"flag":{texts[flag]},"note":{texts[note]},'
+            f'"change":{texts[change]},"updated_at":{_encode(timestamp(updated_at))}}}'
+        )
+    return _page(parts, next_url, warnings, vintage)
+
+
+def write_revisions(
+    cells: Iterable,
+    dimensions: Sequence[str],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    next_url: str | None,
+    warnings: Sequence[str],
+    timestamp: Callable[[object], str | None],
+    run_url: Callable[[int], str],
+) -> str:
+    """A page of cells (:class:`opendata.store.history.Cell`), each with its ``versions``."""
+    texts = _Texts()
+    parts = []
+    for cell in cells:
+        dims = _dimensions(texts, dimensions, series_dimensions.get(cell.series_id, {}))
+        versions = ",".join(
+            f"{{{_values(v.value_text, v.value_to_text)},"
+            f'"flag":{texts[v.flag]},"note":{texts[v.note]},'
+            f'"withdrawn":{"true" if v.withdrawn else "false"},'
+            f'"valid_from":{_encode(timestamp(v.valid_from))},'
+            f'"valid_to":{_encode(timestamp(v.valid_to))},'
+            f'"run":{_encode(v.run_id)},'
+            f'"links":{{"run":{_encode(None if v.run_id is None else run_url(v.run_id))}}}}}'
+            for v in cell.versions
+        )
+        parts.append(
+            f'{{"region":{{"code":{texts[cell.region_code]},"name":{texts[cell.region_name]}}},'
+            f'"period":{texts[cell.period]},"dimensions":{dims},"versions":[{versions}]}}'
+        )
+    return _page(parts, next_url, warnings, None)

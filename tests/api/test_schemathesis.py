@@ -4,10 +4,11 @@ The served spec says exactly which requests are well formed (patterns, ``minLeng
 integers); whether a well-formed request names something that exists depends on the data. So the
 test steers the values that name data to the store's (and, for path parameters, one unknown of
 each, a documented 404): the dataset, region codes, the demo dataset's dimension and its codes,
-the run and a body it fetched, and periods that never make ``from`` start after ``to`` ends. A
-cursor is made by the server for one set of filters, so it is left out here (``test_errors`` and
-``test_runs`` cover it). With that, every check runs, ``positive_data_acceptance`` too: any other
-schema-valid request must succeed, and any schema-invalid one must fail.
+the run and a body it fetched, periods that never make ``from`` start after ``to`` ends, and past
+instants for ``as_of`` and ``updated_after``. A cursor is made by the server for one set of
+filters, so it is left out here (``test_errors`` and ``test_runs`` cover it). With that, every
+check runs, ``positive_data_acceptance`` too: any other schema-valid request must succeed, and
+any schema-invalid one must fail.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ PATHS = {
 REGIONS = ["6371", "63.71", "6372", "6300", "63", "0000", "6371010"]
 #: every pair keeps from <= to: the earliest end of a `to` is after the latest start of a `from`
 PERIODS = {"from": ["2023", "2024-Q1", "2024-01"], "to": ["2024", "2024-S2", "2024-08"]}
+#: past instants (a future one is a documented 400), in each form an instant may take
+INSTANTS = ["2026-01-01", "2026-05-01T00:00:00Z", "2026-06-30T23:59:59.5+07:00"]
 DIMENSION = {
     "type": "object",
     "properties": {"dim.jenis_kelamin": {"type": "string", "enum": ["1", "2", "3", "1,2"]}},
@@ -54,6 +57,8 @@ def _steer(parameter: dict) -> None:
         parameter["schema"] = {"type": "string", "enum": PERIODS[name]}
     elif name == "dim":
         parameter["schema"] = DIMENSION
+    elif name in ("as_of", "updated_after"):
+        parameter["schema"] = {"type": "string", "enum": INSTANTS}
 
 
 def _spec() -> dict:
