@@ -28,9 +28,9 @@ from opendata.api.observations import (
     ObservationFilterArgs,
     ObservationQueryArgs,
     RegionRefSchema,
-    _file_name,
-    _next_url,
-    _warn,
+    file_name,
+    next_link,
+    warn_header,
 )
 from opendata.filters import (
     UnknownDataset,
@@ -347,14 +347,14 @@ class AchievementList(MethodView):
         next_url = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_url = _next_url(encode_cursor(queries.keyset(rows[-1]), digest))
+            next_url = next_link(encode_cursor(queries.keyset(rows[-1]), digest))
         meta = dataset_meta(dataset_id)
         items = assess_rows(conn, plan_, rows)
         body = write_page(items, meta.slugs, meta.series_dimensions_on(conn), next_url, warnings)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
-        return _warn(response, warnings)
+        return warn_header(response, warnings)
 
 
 @blp.route("/datasets/<dataset_id>/achievement.csv")
@@ -395,6 +395,6 @@ class AchievementCsv(MethodView):
                 yield from write_csv(meta.slugs, pages(conn), meta.series_dimensions_on(conn))
 
         response = Response(chunks(), mimetype="text/csv")
-        name = _file_name(f"{dataset_id}_achievement", query, args, [])
+        name = file_name(f"{dataset_id}_achievement", query, args, [])
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return _warn(response, warnings)
+        return warn_header(response, warnings)

@@ -300,9 +300,24 @@ def _sf_string(text: str) -> str:
     return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+#: the most bytes of warnings a header carries: proxies refuse larger headers (nginx: 4-8 KB)
+MAX_WARNINGS_HEADER = 2000
+
+
 def warn_header(response: Response, warnings: list[str]) -> Response:
-    if warnings:
-        response.headers["Opendata-Warnings"] = ", ".join(_sf_string(w) for w in warnings)
+    """Carry ``warnings`` in the ``Opendata-Warnings`` header, at most MAX_WARNINGS_HEADER bytes:
+    past that, a last item says how many more there are (all are in a JSON body's warnings)."""
+    items, size = [], 0
+    for number, warning in enumerate(warnings):
+        item = _sf_string(warning)
+        if size + len(item) > MAX_WARNINGS_HEADER:
+            more = len(warnings) - number
+            items.append(_sf_string(f"{more} more warning(s): see the warnings of the JSON"))
+            break
+        items.append(item)
+        size += len(item) + 2
+    if items:
+        response.headers["Opendata-Warnings"] = ", ".join(items)
     return response
 
 
@@ -384,7 +399,7 @@ def _codes(codes: Iterable[str]) -> str:
     return "-".join([*named[:FILE_NAME_CODES], *(["etc"] if more else [])])
 
 
-def _file_name(
+def file_name(
     dataset_id: str, query: queries.ObservationQuery, args: dict, slugs: list[str]
 ) -> str:
     """``demo_6371-6372_from-2020_to-2024-Q2_jenis_kelamin-1-2.csv``: the dataset and its filters.
@@ -455,6 +470,6 @@ class ObservationCsv(MethodView):
 
         response = Response(chunks(), mimetype="text/csv")
         history.stamp(response, vintage)
-        name = _file_name(dataset_id, query, args, meta.slugs)
+        name = file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return warn_header(response, region_warnings(dataset_id, query))

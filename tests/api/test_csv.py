@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from opendata.api.observations import FILE_NAME_LENGTH, _file_name
+from opendata.api.observations import FILE_NAME_LENGTH, file_name
 from opendata.formats.csv import write_csv
 from opendata.store.queries import ObservationQuery
 from tests.api.conftest import CELLS
@@ -79,13 +79,13 @@ def test_file_names_are_filesystem_safe_and_bounded():
         },
     )
     slugs = ["a", "b", *(f"dimension_{n:02}" for n in range(20))]
-    name = _file_name("demo", query, {"from_": "2020"}, slugs)
+    name = file_name("demo", query, {"from_": "2020"}, slugs)
     assert re.fullmatch(r"[A-Za-z0-9._-]+\.csv", name), name
     assert len(name) <= FILE_NAME_LENGTH + len(".csv")
     # unsafe characters become '-', a code with nothing safe in it is one of the "etc"
     assert name.startswith("demo_6371_from-2020_a-1_b-a-b-x-y-..-..-1-2-n-m-etc_dimension_00-")
     only_unsafe = ObservationQuery("demo", dimensions={"b": ["é", "ü"]})
-    assert _file_name("demo", only_unsafe, {}, slugs) == "demo_b-etc.csv"
+    assert file_name("demo", only_unsafe, {}, slugs) == "demo_b-etc.csv"
     assert name.endswith("-etc.csv")
 
 

@@ -235,3 +235,20 @@ def test_a_region_whose_figures_were_all_withdrawn_is_a_warning(store, client):
     page = client.get(f"{URL}?region=6372").get_json()
     assert page["data"] == []
     assert page["warnings"] == ["region 6372 (Kota Banjarbaru) has no observations in demo"]
+
+
+def test_the_warnings_header_stays_small_enough_for_a_proxy(app):
+    from flask import Response
+
+    from opendata.api.observations import MAX_WARNINGS_HEADER, warn_header
+
+    warnings = [
+        f"region {code} (Somewhere long enough to matter) has no data" for code in range(300)
+    ]
+    with app.test_request_context():
+        header = warn_header(Response(), warnings).headers["Opendata-Warnings"]
+    assert len(header) < MAX_WARNINGS_HEADER + 100
+    assert (
+        header.startswith('"region 0 (')
+        and "more warning(s): see the warnings of the JSON" in header
+    )
