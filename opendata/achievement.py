@@ -320,21 +320,23 @@ def pick_actual(
     period: str,
     start: date,
     end: date,
-    candidates: Iterable[tuple[str, date, date, str | None]],
-) -> tuple[str, str] | None:
-    """(actual period, value) for a target period: the same period, else the latest one within.
+    candidates: Iterable[tuple],
+) -> tuple | None:
+    """The actual observation for a target period: the same period, else the latest within.
 
-    ``candidates`` are an actual series' observations (period, start, end, value text); those
-    without a figure do not count. "Latest" is the period that ends last, and of those the
-    longest (a semester before its last month).
+    ``candidates`` are an actual series' observations, ``(period, start, end, value text, ...)``
+    (more positions, such as the flag and note, come back as they are); those without a figure
+    do not count. "Latest" is the period that ends last, and of those the longest (a semester
+    before its last month).
     """
     best, best_key = None, None
-    for candidate, first, last, value in candidates:
+    for candidate in candidates:
+        name, first, last, value = candidate[:4]
         if value is None or first < start or last > end:
             continue
-        if candidate == period:
-            return candidate, value
+        if name == period:
+            return candidate
         key = (last, -first.toordinal())
         if best_key is None or key > best_key:
-            best, best_key = (candidate, value), key
+            best, best_key = candidate, key
     return best

@@ -32,6 +32,7 @@ class Context:
 
     def __init__(self):
         self.settings = load_settings()
+        self.json_logs = False  #: --log-format json: summaries go to the log too
         self._engine = None
 
     @property
@@ -61,6 +62,14 @@ class Context:
 
 def _terminated(signum, _frame) -> None:
     raise SystemExit(128 + signum)
+
+
+def _say(obj: Context, line: str) -> None:
+    """A command's summary line on standard error: a log record when logs are JSON lines."""
+    if getattr(obj, "json_logs", False):
+        log.info(line)
+    else:
+        click.echo(line, err=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -95,6 +104,7 @@ def cli(ctx: click.Context, log_format: str) -> None:
     )
     if log_format == "json":
         configure_json_logs()
+    ctx.obj.json_logs = log_format == "json"
     # Alembic reports every schema check at INFO; only `db upgrade` has news worth reading.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -252,12 +262,13 @@ def harvest(
 
     if log_format == "json":
         configure_json_logs()
+        obj.json_logs = True
     specs = _harvest_specs(obj, dataset_ids, all_, due, now_text)
     settings = obj.settings
     if timeout is not None:  # a copy: the Settings of this command, one key replaced
         settings = type(settings)({**settings, "HARVEST_DATASET_TIMEOUT": timeout})
     if not specs:
-        click.echo("nothing is due", err=True)
+        _say(obj, "nothing is due")
         return
     runner = Runner(obj.engine, settings, offline=offline, force=force, dry_run=dry_run)
     # SIGTERM (systemd, `kill`, a CI timeout) unwinds like Ctrl-C: the running dataset's
@@ -281,11 +292,11 @@ def harvest(
     except LockHeld as exc:
         _fail(str(exc), EXIT_LOCKED)
     failed = [o for o in outcomes if o.status == "failed"]
-    click.echo(
+    _say(
+        obj,
         ("dry run, nothing written: " if dry_run else "")
         + f"harvested {len(outcomes) - len(failed)} of {len(outcomes)} datasets"
         + (f"; failed: {', '.join(o.dataset_id for o in failed)}" if failed else ""),
-        err=True,
     )
     configuration = next((o for o in failed if o.configuration_error), None)
     if configuration is not None:
@@ -315,7 +326,7 @@ def reparse(obj: Context, dataset_ids: tuple[str, ...], all_: bool) -> None:
     except LockHeld as exc:
         _fail(str(exc), EXIT_LOCKED)
     failed = [o for o in outcomes if o.status == "failed"]
-    click.echo(f"reparsed {len(outcomes) - len(failed)} of {len(outcomes)} datasets", err=True)
+    _say(obj, f"reparsed {len(outcomes) - len(failed)} of {len(outcomes)} datasets")
     if failed:
         sys.exit(EXIT_FAILED)
 

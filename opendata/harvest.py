@@ -206,12 +206,13 @@ class Runner:
         """Fetch, parse and write one dataset; a failure is recorded, never raised.
 
         ``stored``: payloads to parse instead of fetching (``reparse``), and the run-log line
-        saying where they come from; they are parsed and written even if unchanged.
+        saying where they come from; they are parsed and written even if unchanged. In a dry
+        run the same steps run, but the write is rolled back and no run is recorded.
         """
-        if self.dry_run:
-            return self._dry_run(spec)
-        with self.engine.begin() as conn:
-            run_id = runs.start_run(conn, self.batch, spec.id, self.offline or bool(stored))
+        run_id = 0
+        if not self.dry_run:
+            with self.engine.begin() as conn:
+                run_id = runs.start_run(conn, self.batch, spec.id, self.offline or bool(stored))
         outcome = Outcome(spec.id, run_id, "failed")
         try:
             harvester_cls = get_harvester(spec.source)
@@ -234,8 +235,39 @@ class Runner:
             with self.engine.connect() as conn:
                 regions = writer.load_region_index(conn, self.reference)
             result = harvester.parse(spec, payloads, regions)
+            _check_target(spec, result)
             outcome.messages = ([] if stored is None else [stored[1]]) + list(result.messages)
-            with self.engine.begin() as conn:
+            self._write(outcome, spec, harvester_cls, result, fingerprint)
+        except Exception as exc:  # noqa: BLE001 - one dataset's failure must not stop the others
+            outcome.status = "failed"
+            outcome.counts = writer.WriteCounts()
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            outcome.configuration_error = isinstance(exc, SourceConfigurationError)
+            if not isinstance(exc, HarvestError | writer.WriteError):
+                log.exception("unexpected error while harvesting %s", spec.id)
+            if not self.dry_run:
+                with self.engine.begin() as conn:
+                    runs.finish_run(
+                        conn, run_id, "failed", error=outcome.error, messages=outcome.messages
+                    )
+        except BaseException as exc:  # SIGTERM (as SystemExit), Ctrl-C: record it, then stop
+            if not self.dry_run:
+                with self.engine.begin() as conn:
+                    runs.finish_run(
+                        conn,
+                        run_id,
+                        "interrupted",
+                        error=f"interrupted: {type(exc).__name__}; nothing of it was written",
+                        messages=outcome.messages,
+                    )
+            raise
+        return outcome
+
+    def _write(self, outcome: Outcome, spec, harvester_cls, result, fingerprint: str) -> None:
+        """Write ``result`` and finish the run in one transaction (a dry run rolls it back)."""
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
                 if result.no_data:
                     outcome.status = "no-data"
                 else:
@@ -245,81 +277,27 @@ class Runner:
                         spec,
                         harvester_cls.title,
                         result,
-                        run_id,
+                        outcome.run_id,
                         known,
                         source_url=getattr(harvester_cls, "url", None),
                     )
                     outcome.status = "ok"
                     outcome.messages.extend(outcome.counts.messages)
+                if self.dry_run:
+                    transaction.rollback()
+                    return
                 runs.finish_run(
                     conn,
-                    run_id,
+                    outcome.run_id,
                     outcome.status,
                     outcome.counts,
                     messages=outcome.messages,
                     fingerprint=fingerprint,
                 )
-        except Exception as exc:  # noqa: BLE001 - one dataset's failure must not stop the others
-            outcome.status = "failed"
-            outcome.counts = writer.WriteCounts()
-            outcome.error = f"{type(exc).__name__}: {exc}"
-            outcome.configuration_error = isinstance(exc, SourceConfigurationError)
-            if not isinstance(exc, HarvestError | writer.WriteError):
-                log.exception("unexpected error while harvesting %s", spec.id)
-            with self.engine.begin() as conn:
-                runs.finish_run(
-                    conn, run_id, "failed", error=outcome.error, messages=outcome.messages
-                )
-        except BaseException as exc:  # SIGTERM (as SystemExit), Ctrl-C: record it, then stop
-            with self.engine.begin() as conn:
-                runs.finish_run(
-                    conn,
-                    run_id,
-                    "interrupted",
-                    error=f"interrupted: {type(exc).__name__}; nothing of it was written",
-                    messages=outcome.messages,
-                )
-            raise
-        return outcome
-
-    def _dry_run(self, spec: DatasetSpec) -> Outcome:
-        """What :meth:`harvest` would do to ``spec``, written in a transaction rolled back."""
-        outcome = Outcome(spec.id, 0, "failed")
-        try:
-            harvester_cls = get_harvester(spec.source)
-            harvester = harvester_cls(
-                self.settings, session=self.session, clock=self.clock, offline=self.offline
-            )
-            payloads = harvester.fetch(spec, self._keep(0))
-            with self.engine.connect() as conn:
-                fingerprint = self._fingerprint(conn, harvester_cls, spec, payloads)
-                unchanged = None if self.force else runs.unchanged_since(conn, spec.id, fingerprint)
-                regions = writer.load_region_index(conn, self.reference)
-            if unchanged is not None:
-                outcome.status = "unchanged"
-                outcome.counts = writer.WriteCounts(unchanged=unchanged)
-                return outcome
-            result = harvester.parse(spec, payloads, regions)
-            outcome.messages = list(result.messages)
-            if result.no_data:
-                outcome.status = "no-data"
-                return outcome
-            with self.engine.connect() as conn:
-                transaction = conn.begin()
-                try:
-                    known = set(conn.execute(select(t.region.c.code)).scalars())
-                    run_id = runs.start_run(conn, self.batch, spec.id, self.offline)
-                    outcome.counts = writer.write_dataset(
-                        conn, spec, harvester_cls.title, result, run_id, known
-                    )
-                finally:
+                transaction.commit()
+            finally:
+                if transaction.is_active:
                     transaction.rollback()
-            outcome.status = "ok"
-        except Exception as exc:  # noqa: BLE001 - as in harvest(): reported, the others go on
-            outcome.status = "failed"
-            outcome.error = f"{type(exc).__name__}: {exc}"
-            outcome.configuration_error = isinstance(exc, SourceConfigurationError)
-        return outcome
 
     def _fingerprint(self, conn, harvester_cls, spec: DatasetSpec, payloads) -> str:
         """A digest of everything a harvest's writes depend on: same digest, same writes.
@@ -349,9 +327,22 @@ class Runner:
         """Finish a run whose payloads are byte for byte those of the last good run."""
         outcome.status = "unchanged"
         outcome.counts = writer.WriteCounts(unchanged=count)
+        if self.dry_run:
+            return outcome
         with self.engine.begin() as conn:
             runs.mark_harvested(conn, outcome.dataset_id, outcome.run_id)
             runs.finish_run(
                 conn, outcome.run_id, "unchanged", outcome.counts, fingerprint=fingerprint
             )
         return outcome
+
+
+def _check_target(spec: DatasetSpec, result) -> None:
+    """A target set's ``better: {by: <dimension>}`` must name a dimension its table has."""
+    by = spec.target.better_by if spec.target else None
+    if by is not None and by not in {d.id for d in result.dimensions}:
+        found = ", ".join(d.id for d in result.dimensions) or "none"
+        raise SourceConfigurationError(
+            f"target.better.by names the dimension '{by}', which this table does not have "
+            f"(its dimensions: {found}); fix the catalog entry"
+        )

@@ -139,28 +139,35 @@ D = date
 
 
 def test_the_same_period_else_the_latest_within_the_target_period():
+    def pick(*args):
+        found = pick_actual(*args)
+        return None if found is None else (found[0], found[3])
+
     candidates = [
         ("2024-02", D(2024, 2, 1), D(2024, 2, 29), "4.8"),
         ("2024-08", D(2024, 8, 1), D(2024, 8, 31), "4.56"),
         ("2025-02", D(2025, 2, 1), D(2025, 2, 28), "4.1"),
     ]
     year = ("2024", D(2024, 1, 1), D(2024, 12, 31))
-    assert pick_actual(*year, candidates) == ("2024-08", "4.56")
-    assert pick_actual(*year, [*candidates, ("2024", D(2024, 1, 1), D(2024, 12, 31), "4.6")]) == (
+    assert pick(*year, candidates) == ("2024-08", "4.56")
+    assert pick(*year, [*candidates, ("2024", D(2024, 1, 1), D(2024, 12, 31), "4.6")]) == (
         "2024",
         "4.6",
     )
     # a flagged figure does not count; nothing within the year is no actual
     flagged = [("2024-08", D(2024, 8, 1), D(2024, 8, 31), None), candidates[0]]
-    assert pick_actual(*year, flagged) == ("2024-02", "4.8")
-    assert pick_actual("2026", D(2026, 1, 1), D(2026, 12, 31), candidates) is None
+    assert pick(*year, flagged) == ("2024-02", "4.8")
+    assert pick("2026", D(2026, 1, 1), D(2026, 12, 31), candidates) is None
     # of the periods that end last, the longest: the semester before its last month
     ends_together = [
         ("2024-12", D(2024, 12, 1), D(2024, 12, 31), "1"),
         ("2024-S2", D(2024, 7, 1), D(2024, 12, 31), "2"),
         ("2024-Q4", D(2024, 10, 1), D(2024, 12, 31), "3"),
     ]
-    assert pick_actual(*year, ends_together) == ("2024-S2", "2")
+    assert pick(*year, ends_together) == ("2024-S2", "2")
+    # the rest of the chosen observation (its flag and note) comes back with it
+    noted = [("2024", D(2024, 1, 1), D(2024, 12, 31), "71.74", "***", "data tahun 2013")]
+    assert pick_actual(*year, noted)[4:] == ("***", "data tahun 2013")
 
 
 def _series(id_, region="6300", indicator="1", unit="Persen", **dims):

@@ -81,6 +81,9 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(invoke, store_url, 
     assert invoke("export", "demo").stdout == before
     assert _runs(store_url) == runs
     assert _status(invoke)["demo"]["state"] == "fresh"
+    assert invoke("harvest", "demo").exit_code == 0  # the next run's id follows on, no gap
+    run, _ = _run_log(store_url, runs + 1)
+    assert (run.dataset_id, run.status) == ("demo", "ok")
 
 
 def test_a_dry_run_reports_the_counts(invoke, monkeypatch, caplog):
@@ -103,6 +106,9 @@ def test_log_lines_are_json_objects_with_the_outcome(invoke, caplog):
     outcome = next(r for r in records if r.get("dataset") == "demo" and "status" in r)
     assert outcome["level"] == "INFO" and outcome["status"] == "ok"
     assert outcome["added"] == 4 and outcome["run_id"] >= 1 and outcome["time"].endswith("+00:00")
+    summary = next(r for r in records if r["message"].startswith("harvested "))
+    assert summary["message"] == "harvested 1 of 1 datasets"
+    assert "harvested 1 of 1" not in result.stderr  # every line of stderr is a JSON object
     assert invoke("harvest", "demo", "--log-format", "xml").exit_code == 2
 
 
@@ -159,3 +165,17 @@ def test_reparse_without_stored_payloads_fails_saying_why(invoke):
     assert result.exit_code == 1
     assert "reparsed 0 of 1 datasets" in result.output
     assert "no stored payloads to parse: harvest the dataset first" in invoke("runs").stdout
+
+
+def test_a_target_set_whose_better_names_a_dimension_it_lacks_fails_its_harvest(
+    invoke, catalog_dir
+):
+    (catalog_dir / "tgt.yaml").write_text(
+        "id: tgt\ntitle: Targets\nsource: fake\nfake: {n: 1}\n"
+        "target: {of: demo, better: {by: indikator, lower: ['1']}}\n",
+        encoding="utf-8",
+    )
+    result = invoke("harvest", "tgt")
+    assert result.exit_code == 2
+    assert "target.better.by names the dimension 'indikator'" in result.output
+    assert "(its dimensions: jenis_kelamin)" in result.output

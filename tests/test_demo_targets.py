@@ -68,6 +68,9 @@ def test_the_lkjip_2014_capaian_come_out_of_the_computation(harvested):
     )
     tpt = got["Tingkat pengangguran terbuka"]
     assert (tpt["better"], tpt["achieved"], tpt["achievement"]) == ("lower", True, "161.29")
+    hdi = got["Indeks Pembangunan Manusia"]  # the report's "***": the 2013 figure stands in
+    assert (hdi["actual"], hdi["actual_flag"]) == ("71.74", "***")
+    assert hdi["actual_note"] == "data 2014 belum ada (data yang digunakan data tahun 2013)"
     per_capita = got["PDRB Per Kapita (Adhk)"]
     assert (per_capita["target"]["low"], per_capita["actual"]) == ("9200000", "9674468.00")
 

@@ -162,6 +162,19 @@ class AchievementSchema(ma.Schema):
             "(a target set on another method than the actual's)."
         },
     )
+    actual_flag = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The actual figure's flag, as on its observation."},
+    )
+    actual_note = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The actual figure's note (a provisional figure, another year's "
+            "figure standing in), as on its observation."
+        },
+    )
 
 
 class AchievementPageSchema(ma.Schema):
@@ -276,7 +289,7 @@ def assess_rows(conn, plan_: Plan, rows: Sequence[targets.TargetRow]) -> list[Ac
         found = pick_actual(
             row.period, row.period_start, row.period_end, by_series.get(match.actual or 0, ())
         )
-        actual_period, actual = found if found else (None, None)
+        actual_period, _, _, actual, actual_flag, actual_note = found or (None,) * 6
         outcome = assess(
             row.value_text,
             row.value_to_text,
@@ -302,6 +315,8 @@ def assess_rows(conn, plan_: Plan, rows: Sequence[targets.TargetRow]) -> list[Ac
                 outcome.achievement,
                 row.flag,
                 row.note,
+                actual_flag,
+                actual_note,
             )
         )
     return result
@@ -367,7 +382,8 @@ class AchievementCsv(MethodView):
         content_type="text/csv",
         description="RFC 4180 CSV, UTF-8: region_code, region_name, period, "
         "`<dimension>_code` and `<dimension>` per dimension, target_low, target_high, actual, "
-        "actual_period, unit, better, achieved, achievement.",
+        "actual_period, unit, better, achieved, achievement, target_flag, target_note, "
+        "actual_flag, actual_note.",
         headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")

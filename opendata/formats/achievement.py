@@ -6,7 +6,7 @@ A JSON item::
      "dimensions": {}, "target": {"low": 6.0, "high": 6.9}, "actual": 4.56,
      "actual_period": "2024-08", "unit": "Persen", "better": "lower", "achieved": true,
      "achievement": 151.32, "target_unit": "Persen", "target_flag": null,
-     "target_note": null}
+     "target_note": null, "actual_flag": null, "actual_note": null}
 
 Figures are JSON numbers with the exact digits of the store (or of an exact product, where a
 scale converts a target), ``achievement`` with exactly 2 decimals (``80.00``): written by hand,
@@ -41,6 +41,8 @@ FIXED_TAIL = (
     "achievement",
     "target_flag",
     "target_note",
+    "actual_flag",
+    "actual_note",
 )
 
 
@@ -62,6 +64,8 @@ class AchievementRow(NamedTuple):
     achievement: str | None
     target_flag: str | None = None  #: the target cell's flag and note: its source, a caveat
     target_note: str | None = None
+    actual_flag: str | None = None  #: the actual figure's flag and note, as observed
+    actual_note: str | None = None
 
 
 def write_page(
@@ -89,7 +93,8 @@ def write_page(
             f'"unit":{_encode(row.unit)},"better":{_encode(row.better)},'
             f'"achieved":{_BOOLEAN[row.achieved]},"achievement":{number(row.achievement)},'
             f'"target_unit":{_encode(row.target_unit)},'
-            f'"target_flag":{_encode(row.target_flag)},"target_note":{_encode(row.target_note)}}}'
+            f'"target_flag":{_encode(row.target_flag)},"target_note":{_encode(row.target_note)},'
+            f'"actual_flag":{_encode(row.actual_flag)},"actual_note":{_encode(row.actual_note)}}}'
         )
     return (
         f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)},'
@@ -152,6 +157,8 @@ def write_csv(
                     row.achievement or "",
                     neutralize(row.target_flag),
                     neutralize(row.target_note),
+                    neutralize(row.actual_flag),
+                    neutralize(row.actual_note),
                 )
             )
         yield buffer.getvalue()

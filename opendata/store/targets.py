@@ -51,6 +51,8 @@ class ActualRow(NamedTuple):
     period_start: date
     period_end: date
     value_text: str | None
+    flag: str | None
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,15 @@ def actual_observations(
         return []
     o = t.observation
     rows = conn.execute(
-        select(o.c.series_id, o.c.period, o.c.period_start, o.c.period_end, o.c.value_text)
+        select(
+            o.c.series_id,
+            o.c.period,
+            o.c.period_start,
+            o.c.period_end,
+            o.c.value_text,
+            o.c.flag,
+            o.c.note,
+        )
         .where(
             o.c.series_id.in_(sorted(series_ids)),
             o.c.withdrawn_run_id.is_(None),

@@ -44,6 +44,8 @@ def test_the_issue_example(client):
                 "target_unit": "%",
                 "target_flag": None,
                 "target_note": None,
+                "actual_flag": None,
+                "actual_note": None,
             }
         ],
         "next": None,

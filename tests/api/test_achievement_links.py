@@ -31,10 +31,10 @@ def test_the_csv_has_every_row_and_the_documented_columns(client):
     text = response.get_data(as_text=True)
     assert text.startswith(
         "region_code,region_name,period,target_low,target_high,actual,actual_period,unit,"
-        "better,achieved,achievement,target_flag,target_note\r\n"
+        "better,achieved,achievement,target_flag,target_note,actual_flag,actual_note\r\n"
     )
     assert (
-        "6300,Provinsi Kalimantan Selatan,2024,6.0,6.9,4.56,2024-08,Persen,lower,true,151.32,,"
+        "6300,Provinsi Kalimantan Selatan,2024,6.0,6.9,4.56,2024-08,Persen,lower,true,151.32,,,,"
         "\r\n" in text
     )
     rows = _rows(response)
@@ -109,6 +109,8 @@ def test_a_dimension_id_that_is_a_column_gets_other_columns():
         "achievement",
         "target_flag",
         "target_note",
+        "actual_flag",
+        "actual_note",
     ]
 
 

@@ -63,3 +63,26 @@ def test_0004_backfills_the_start_of_revisions_and_past_withdrawals(engine):
         (two, three, "4.03", False),
         (three, None, "4.03", True),
     ]
+
+
+def test_0004_down_and_up_again_keeps_every_version(engine):
+    one, _ = _write(engine, fakes.result({CELL: "4.02", OTHER: "1"}))
+    two, _ = _write(engine, fakes.result({OTHER: "1"}))  # CELL withdrawn
+    three, _ = _write(engine, fakes.result({CELL: "4.03", OTHER: "1"}))  # back, revised
+    four, _ = _write(engine, fakes.result({OTHER: "1"}))  # withdrawn again, and stays so
+    before = _versions(engine)
+    assert before == [
+        (one, two, "4.02", False),
+        (two, three, "4.02", True),
+        (three, four, "4.03", False),
+        (four, None, "4.03", True),
+    ]
+    command.downgrade(alembic_config(engine), "0003")
+    upgrade(engine)
+    # 0003 kept no withdrawal versions: the first withdrawal's interval is folded into the
+    # version before it (as an upgrade from a real 0003 store gives); nothing is doubled
+    assert _versions(engine) == [
+        (one, three, "4.02", False),
+        (three, four, "4.03", False),
+        (four, None, "4.03", True),
+    ]

@@ -78,6 +78,34 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The withdrawal rows the upgrade added are kept: 0003's readers never read revisions.
+    """Back to 0003's revisions: a withdrawal wrote none; a comeback wrote the values it ended.
+
+    So the version a withdrawal ended is the one the comeback ended (its run_id becomes the
+    comeback's) and the withdrawal version goes; a cell withdrawn now loses the revision its
+    withdrawal wrote. An upgrade again then rebuilds exactly what it builds from a 0003 store.
+    """
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            "SELECT r.id, r.observation_id, r.run_id, r.withdrawn, o.withdrawn_run_id "
+            "FROM observation_revision r JOIN observation o ON o.id = r.observation_id "
+            "ORDER BY r.observation_id, r.id"
+        )
+    ).all()
+    deleted, moved, previous = [], [], None
+    for row in rows:
+        if row.withdrawn:
+            deleted.append({"id": row.id})
+            if previous is not None and previous.observation_id == row.observation_id:
+                moved.append({"id": previous.id, "run_id": row.run_id})
+        elif row.withdrawn_run_id is not None and row.run_id == row.withdrawn_run_id:
+            deleted.append({"id": row.id})
+        previous = row
+    if moved:
+        conn.execute(
+            sa.text("UPDATE observation_revision SET run_id = :run_id WHERE id = :id"), moved
+        )
+    if deleted:
+        conn.execute(sa.text("DELETE FROM observation_revision WHERE id = :id"), deleted)
     op.execute("ALTER TABLE observation_revision DROP COLUMN withdrawn")
     op.execute("ALTER TABLE observation_revision DROP COLUMN valid_from_run_id")
