@@ -109,8 +109,9 @@ def data_state(conn: Connection) -> str:
 
 
 def last_finished_run(conn: Connection) -> str:
-    """The latest finished harvest run (id and end time; ``""`` before any), whether it changed
-    data or not. With the end time, a run id that a restored store hands out again differs."""
+    """The state of the run log: the latest finished run (id and end time; a run id that a
+    restored store hands out again has another end time), and the newest run and fetch, so that
+    a run that starts, or fetches while it runs, changes it too. ``""`` before any run."""
     run = t.harvest_run
     row = conn.execute(
         select(run.c.id, run.c.finished_at)
@@ -118,7 +119,16 @@ def last_finished_run(conn: Connection) -> str:
         .order_by(run.c.id.desc())
         .limit(1)
     ).first()
-    return "" if row is None else f"{row.id}@{row.finished_at.isoformat()}"
+    newest = conn.execute(
+        select(
+            select(func.max(run.c.id)).scalar_subquery(),
+            select(func.max(t.fetch.c.id)).scalar_subquery(),
+        )
+    ).one()
+    if row is None and newest[0] is None:
+        return ""
+    finished = "" if row is None else f"{row.id}@{row.finished_at.isoformat()}"
+    return f"{finished}|{newest[0]}|{newest[1]}"
 
 
 def dataset_dimensions(conn: Connection, dataset_id: str) -> list[DimensionInfo]:

@@ -336,3 +336,17 @@ def test_a_bps_key_never_appears_in_any_runs_response(engine, make_app, settings
     assert len(bodies) >= 3 and WAF_PAGE.encode() in bodies
     assert all(KEY not in text for text in texts)
     assert all(KEY.encode() not in body for body in bodies)
+
+
+def test_a_running_run_and_what_it_fetches_show_at_once(store, client, engine):
+    listed = client.get("/api/v1/runs")
+    with engine.begin() as conn:  # a harvest starts, and fetches a body, while nobody finishes
+        run_id = start_run(conn, "b", "demo", offline=False)
+    running = client.get("/api/v1/runs", headers={"If-None-Match": listed.headers["ETag"]})
+    assert running.status_code == 200
+    assert running.get_json()["data"][0]["status"] == "running"
+    detail = client.get(f"/api/v1/runs/{run_id}")
+    with engine.begin() as conn:
+        save_payload(conn, run_id, _payload(b'{"fetched": "while running"}'))
+    again = client.get(f"/api/v1/runs/{run_id}", headers={"If-None-Match": detail.headers["ETag"]})
+    assert again.status_code == 200 and len(again.get_json()["payloads"]) == 1
