@@ -141,6 +141,22 @@ def _public_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def parse_origins(text: str) -> tuple[str, ...]:
+    """``*``, or comma-separated web origins (``https://dashboard.kalselprov.go.id``); ``""``."""
+    text = text.strip()
+    if text in ("", "*"):
+        return (text,) if text else ()
+    origins = tuple(o.strip().rstrip("/") for o in text.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError(
+                f"{origin!r} is not an origin: use *, or scheme://host[:port] items separated "
+                "by commas, e.g. https://dashboard.kalselprov.go.id"
+            )
+    return origins
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
@@ -288,6 +304,14 @@ SETTINGS: tuple[Setting, ...] = (
         "`links`, redirects) starts with it. Unset: links are relative (`/api/v1/...`); the "
         "`Host` header is never used to build a link.",
         _public_url,
+    ),
+    Setting(
+        "CORS_ORIGINS",
+        "*",
+        "Web origins whose pages may read the API from the browser (CORS): `*` for any (the "
+        "default: the data is public), a comma-separated list of origins "
+        "(`https://dashboard.kalselprov.go.id`), or empty for none.",
+        parse_origins,
     ),
     Setting(
         "PROXY_COUNT",

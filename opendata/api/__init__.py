@@ -18,6 +18,7 @@ from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
 from opendata.api.limits import init_limits
 from opendata.api.links import link
+from opendata.config import parse_origins
 
 PREFIX = "/api/v1"
 RESOURCES = (datasets, observations, revisions, achievement, regions, runs)
@@ -34,8 +35,8 @@ get `304 Not Modified`. The full guide is `docs/api.md`.
 class App(Flask):
     """Flask, whose automatic ``OPTIONS`` answer is ``204 No Content`` with ``Allow``.
 
-    Flask's own is a ``200`` with an empty ``text/html`` body. No CORS headers: the API does not
-    answer cross-origin preflights yet (docs/api.md).
+    Flask's own is a ``200`` with an empty ``text/html`` body. CORS headers, and the answer to a
+    cross-origin preflight, come from flask-cors (:func:`init_cors`).
     """
 
     def make_default_options_response(self) -> Response:
@@ -50,11 +51,49 @@ def _swagger_ui_dist() -> str:
     return str(files("flask_swagger_ui") / "dist")
 
 
+#: the response headers a page on another origin may read (besides the CORS-safelisted ones)
+EXPOSED_HEADERS = (
+    "ETag",
+    "Link",
+    "Content-Disposition",
+    "Opendata-Warnings",
+    "Opendata-As-Of",
+    "X-Total-Count",
+)
+
+
+def init_cors(app: Flask, origins: str | tuple[str, ...]) -> None:
+    """CORS on every read (flask-cors): a browser page on an allowed origin may read the API.
+
+    ``*`` is sent as ``*`` (the data is public, no credentials are ever involved); a list of
+    origins is matched per request, with ``Vary: Origin``. Preflights get the allowed methods,
+    and may be cached by the browser for a day.
+    """
+    if isinstance(origins, str):  # the default, or a value given as text: parsed as the env's
+        origins = parse_origins(origins)
+    if not origins:
+        return
+    from flask_cors import CORS
+
+    options = {
+        "origins": "*" if origins == ("*",) else list(origins),
+        "send_wildcard": origins == ("*",),
+        "methods": ["GET", "HEAD", "OPTIONS"],
+        "expose_headers": list(EXPOSED_HEADERS),
+        "max_age": 86400,
+        "supports_credentials": False,
+        # a wildcard answer is the same for every origin: no Vary, so shared caches keep one
+        "vary_header": origins != ("*",),
+    }
+    CORS(app, resources={path: options for path in (r"/api/*", r"/healthz", r"/openapi.json")})
+
+
 def init_api(app: Flask, api_state: ApiState) -> Api:
     """Register the API, its docs and its error handlers on ``app``."""
     app.extensions[EXTENSION] = api_state
     app.teardown_appcontext(close_connection)
     init_limits(app, api_state.settings)
+    init_cors(app, api_state.settings.CORS_ORIGINS)
     app.config.update(
         API_TITLE="Open statistics of Kalimantan Selatan",
         API_VERSION="1",
