@@ -88,12 +88,58 @@ def init_cors(app: Flask, origins: str | tuple[str, ...]) -> None:
     CORS(app, resources={path: options for path in (r"/api/*", r"/healthz", r"/openapi.json")})
 
 
+#: the media types compressed when a client asks (Accept-Encoding): what the API and docs serve
+COMPRESSED_TYPES = (
+    "application/json",
+    "application/problem+json",
+    "text/csv",
+    "text/html",
+    "text/css",
+    "application/javascript",
+    "text/javascript",
+)
+
+
+def init_compress(app: Flask) -> None:
+    """gzip or brotli when the client asks (flask-compress), streamed for CSV downloads.
+
+    Each encoding gets its own ETag (``"tag:gzip"``), which ``versioned`` accepts back; the
+    conditional requests themselves are answered there, before any compression.
+    """
+    from flask_compress import Compress
+
+    app.config.update(
+        COMPRESS_MIMETYPES=list(COMPRESSED_TYPES),
+        COMPRESS_ALGORITHM=["gzip", "br"],
+        COMPRESS_ALGORITHM_STREAMING=["gzip", "br"],
+        COMPRESS_STREAMS=True,
+        COMPRESS_LEVEL=6,
+        COMPRESS_BR_LEVEL=4,
+        COMPRESS_MIN_SIZE=500,
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
+    )
+    Compress(app)
+
+
+def _one_vary_header(response: Response) -> Response:
+    """Merge the Vary headers that flask-cors and flask-compress each add into one."""
+    values = response.headers.getlist("Vary")
+    if len(values) > 1:
+        names = dict.fromkeys(v.strip() for value in values for v in value.split(",") if v.strip())
+        response.headers["Vary"] = ", ".join(names)
+    return response
+
+
 def init_api(app: Flask, api_state: ApiState) -> Api:
     """Register the API, its docs and its error handlers on ``app``."""
     app.extensions[EXTENSION] = api_state
     app.teardown_appcontext(close_connection)
     init_limits(app, api_state.settings)
+    # after_request hooks run last-registered first: this one, registered before flask-cors and
+    # flask-compress, sees both of their Vary headers and makes them one
+    app.after_request(_one_vary_header)
     init_cors(app, api_state.settings.CORS_ORIGINS)
+    init_compress(app)
     app.config.update(
         API_TITLE="Open statistics of Kalimantan Selatan",
         API_VERSION="1",

@@ -152,10 +152,11 @@ class Blueprint(flask_smorest.Blueprint):
                 if keep and response.status_code == 200 and not response.is_streamed:
                     _keep(version, key, response)
             etag = hashlib.blake2b(f"{version} {key}".encode(), digest_size=10).hexdigest()
-            # Weak comparison (RFC 9110, 13.1.2): W/"tag" and * match too.
-            if request.if_none_match.contains_weak(etag):
+            matched = _matching_tag(etag)
+            if matched is not None:
                 response.close()
                 response = Response(status=304)
+                etag = matched  # the tag the client holds: a compressed body's carries ":gzip"
             response.set_etag(etag)
             response.headers["Cache-Control"] = CACHE_CONTROL
             return response
@@ -164,6 +165,26 @@ class Blueprint(flask_smorest.Blueprint):
         wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
         wrapper._apidoc["etag"] = True
         return wrapper
+
+
+#: what flask-compress appends to the ETag of a body it compressed (``"tag:gzip"``)
+ENCODINGS = ("gzip", "br", "zstd", "deflate")
+
+
+def _matching_tag(etag: str) -> str | None:
+    """The tag of ``If-None-Match`` that ``etag`` matches, or None.
+
+    Weak comparison (RFC 9110, 13.1.2): ``W/"tag"`` and ``*`` match too; and so does the tag of
+    the same body compressed (``"tag:gzip"``: flask-compress gives each encoding its own tag, and
+    a client sends back the one it got).
+    """
+    tags = request.if_none_match
+    if tags.contains_weak(etag):
+        return etag
+    for encoding in ENCODINGS:
+        if tags.contains_weak(f"{etag}:{encoding}"):
+            return f"{etag}:{encoding}"
+    return None
 
 
 def _cached(version: str, key: str) -> Response | None:
