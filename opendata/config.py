@@ -157,6 +157,28 @@ def parse_origins(text: str) -> tuple[str, ...]:
     return origins
 
 
+def _rate_limit(text: str) -> str:
+    """A flask-limiter limit (``600 per minute``, ``10/second;1000/hour``), or empty for none."""
+    text = text.strip()
+    if text:
+        from limits import parse_many
+
+        try:
+            parse_many(text)
+        except ValueError:
+            raise ValueError(
+                "must be a limit such as '600 per minute' or '10/second;1000/hour', or empty"
+            ) from None
+    return text
+
+
+def _storage_url(text: str) -> str:
+    text = text.strip()
+    if text and urlsplit(text).scheme not in ("memory", "redis", "rediss", "redis+sentinel"):
+        raise ValueError("must be a redis:// (or rediss://) URL, memory://, or empty")
+    return text
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
@@ -304,6 +326,21 @@ SETTINGS: tuple[Setting, ...] = (
         "`links`, redirects) starts with it. Unset: links are relative (`/api/v1/...`); the "
         "`Host` header is never used to build a link.",
         _public_url,
+    ),
+    Setting(
+        "RATE_LIMIT",
+        "600 per minute",
+        "Requests one client (IP address) may make, as flask-limiter reads it (`600 per minute`, "
+        "`10/second;1000/hour`); beyond it a 429 problem with Retry-After. Empty: no limit. "
+        "Loopback clients are never limited.",
+        _rate_limit,
+    ),
+    Setting(
+        "RATE_LIMIT_STORAGE_URL",
+        "",
+        "Where the rate limit counts: empty for each worker's memory, or a Redis URL "
+        "(`redis://127.0.0.1:6379/1`) shared by every worker and node.",
+        _storage_url,
     ),
     Setting(
         "CORS_ORIGINS",

@@ -18,6 +18,7 @@ from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
 from opendata.api.limits import init_limits
 from opendata.api.links import link
+from opendata.api.ratelimit import init_rate_limit
 from opendata.config import parse_origins
 
 PREFIX = "/api/v1"
@@ -59,6 +60,10 @@ EXPOSED_HEADERS = (
     "Opendata-Warnings",
     "Opendata-As-Of",
     "X-Total-Count",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
 )
 
 
@@ -140,6 +145,7 @@ def init_api(app: Flask, api_state: ApiState) -> Api:
     app.after_request(_one_vary_header)
     init_cors(app, api_state.settings.CORS_ORIGINS)
     init_compress(app)
+    init_rate_limit(app, api_state.settings)
     app.config.update(
         API_TITLE="Open statistics of Kalimantan Selatan",
         API_VERSION="1",

@@ -100,6 +100,11 @@ def _detail(error: HTTPException) -> str:
         return f"{clip(request.method)} is not allowed on {clip(request.path)}; use {allowed}"
     if error.code == 500:
         return "the server failed to answer; try again later"
+    if error.code == 429:  # flask-limiter's: its description is the limit
+        return (
+            f"too many requests from your address: at most {error.description}; try again "
+            "after the seconds in Retry-After"
+        )
     return error.description or http.HTTPStatus(error.code or 500).phrase
 
 

@@ -6,7 +6,10 @@ import pytest
 
 from opendata.exceptions import ConfigurationError
 
-EXPOSED = "Content-Disposition, ETag, Link, Opendata-As-Of, Opendata-Warnings, X-Total-Count"
+EXPOSED = (
+    "Content-Disposition, ETag, Link, Opendata-As-Of, Opendata-Warnings, Retry-After, "
+    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Total-Count"
+)
 PAGE = {"Origin": "https://dashboard.example"}
 
 
