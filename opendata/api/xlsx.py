@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from urllib.parse import urlencode
 
@@ -105,7 +106,7 @@ class ObservationXlsx(MethodView):
         headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(413, response="CONTENT_TOO_LARGE")
+    @blp.alt_response(413, response=HTTPStatus(413).name)  # its name depends on Python
     def get(self, args, dataset_id):
         """Observations of a dataset as one Excel workbook
 
