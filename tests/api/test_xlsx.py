@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -206,3 +207,13 @@ def test_the_demo_catalog_with_two_breakdowns_and_flags_reads_back(store_url, ma
     shown = [cell for cell in values.values() if cell.value == 35342.1]
     assert shown and shown[0].number_format == "0.0"
     assert metadata(book(client.get(pdrb)))["source URL"] == "https://webapi.bps.go.id"
+
+
+def test_as_of_serves_the_workbook_of_an_instant(client):
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    response = client.get(f"{URL}?as_of={now}")
+    workbook = book(response)
+    assert len(rows(workbook["data"])) == len(CELLS)
+    assert metadata(workbook)["as of"] == response.headers["Opendata-As-Of"]
+    before = book(client.get(f"{URL}?as_of=2020-01-01"))  # before the first harvest: empty
+    assert before["data"].max_row == 1
