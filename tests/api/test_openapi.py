@@ -27,6 +27,7 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/datasets/{dataset_id}",
         "/api/v1/datasets/{dataset_id}/observations",
         "/api/v1/datasets/{dataset_id}/observations.csv",
+        "/api/v1/datasets/{dataset_id}/observations.xlsx",
         "/api/v1/datasets/{dataset_id}/achievement",
         "/api/v1/datasets/{dataset_id}/achievement.csv",
         "/api/v1/datasets/{dataset_id}/revisions",
@@ -47,6 +48,14 @@ def test_the_spec_documents_csv_headers_and_problems(client):
     page = spec["paths"]["/api/v1/datasets/{dataset_id}/observations"]["get"]
     assert {"Link", "ETag"} <= set(page["responses"]["200"]["headers"])
     assert "304" in page["responses"]
+    xlsx = spec["paths"]["/api/v1/datasets/{dataset_id}/observations.xlsx"]["get"]
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert list(xlsx["responses"]["200"]["content"]) == [media]
+    assert {"Content-Disposition", "ETag"} <= set(xlsx["responses"]["200"]["headers"])
+    too_large = xlsx["responses"]["413"]["$ref"].rpartition("/")[2]
+    assert list(spec["components"]["responses"][too_large]["content"]) == [
+        "application/problem+json"
+    ]
     bad_request = spec["components"]["responses"]["BAD_REQUEST"]
     assert list(bad_request["content"]) == ["application/problem+json"]
     value = spec["components"]["schemas"]["Observation"]["properties"]["value"]
@@ -70,7 +79,7 @@ def test_the_docs_page_uses_only_assets_the_app_serves(client):
     assert not re.search(r"https?://", html)
 
 
-@pytest.mark.parametrize("path", ["observations", "observations.csv"])
+@pytest.mark.parametrize("path", ["observations", "observations.csv", "observations.xlsx"])
 def test_the_spec_documents_dimension_filters_as_an_exploded_object(client, path):
     operation = client.get("/openapi.json").get_json()["paths"][
         f"/api/v1/datasets/{{dataset_id}}/{path}"
