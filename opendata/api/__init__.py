@@ -12,7 +12,16 @@ from importlib.resources import files
 from flask import Flask, Response, redirect, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from opendata.api import achievement, datasets, health, observations, regions, revisions, runs
+from opendata.api import (
+    achievement,
+    datasets,
+    health,
+    jsonstat,
+    observations,
+    regions,
+    revisions,
+    runs,
+)
 from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
@@ -20,7 +29,7 @@ from opendata.api.limits import init_limits
 from opendata.api.links import link
 
 PREFIX = "/api/v1"
-RESOURCES = (datasets, observations, revisions, achievement, regions, runs)
+RESOURCES = (datasets, observations, revisions, achievement, regions, runs, jsonstat)
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\
 Official statistics of Kalimantan Selatan (BPS and other sources), harvested into one store.
