@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from opendata.api import (
     achievement,
+    datapackage,
     datasets,
     health,
     jsonstat,
@@ -29,7 +30,7 @@ from opendata.api.limits import init_limits
 from opendata.api.links import link
 
 PREFIX = "/api/v1"
-RESOURCES = (datasets, observations, revisions, achievement, regions, runs, jsonstat)
+RESOURCES = (datasets, observations, revisions, achievement, regions, runs, jsonstat, datapackage)
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\
 Official statistics of Kalimantan Selatan (BPS and other sources), harvested into one store.
