@@ -19,6 +19,7 @@ from pyjstat import pyjstat
 from sqlalchemy import select
 
 from opendata.cli import cli
+from opendata.formats import jsonstat as jsonstat_format
 from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Record
 from opendata.store import schema as t
 from opendata.store.runs import finish_run, start_run
@@ -233,3 +234,19 @@ def test_several_indicators_make_an_indicator_dimension_with_their_units(engine,
     assert cube["value"][position(cube, cell)] == "5.10"
     frame = pyjstat.Dataset.read(response.text).write("dataframe", naming="id")
     assert len(frame.dropna(subset=["value"])) == 3
+
+
+def test_chunk_boundaries_keep_the_json_whole(client, monkeypatch):
+    monkeypatch.setattr(jsonstat_format, "CHUNK_CELLS", 2)  # 12 cells: six full chunks
+    response = client.get(url("demo"))
+    assert response.is_streamed
+    chunks = [chunk.decode() for chunk in response.response]
+    assert len(chunks) == 9  # the head, six chunks of values, "}", status and extension
+    cube = json.loads("".join(chunks), parse_float=str, parse_int=str)
+    assert sorted(cube["value"].values(), key=str) == sorted(CELLS.values(), key=str)
+
+
+def test_a_breakdown_called_indicator_leaves_the_metric_another_id():
+    assert jsonstat_format.metric_id(["jenis_kelamin"]) == "indicator"
+    assert jsonstat_format.metric_id(["indicator"]) == "indicator_dim"
+    assert jsonstat_format.metric_id(["indicator", "indicator_dim"]) == "indicator_dim_dim"
