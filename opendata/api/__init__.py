@@ -12,7 +12,18 @@ from importlib.resources import files
 from flask import Flask, Response, redirect, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from opendata.api import achievement, datasets, health, observations, regions, revisions, runs, xlsx
+from opendata.api import (
+    achievement,
+    datapackage,
+    datasets,
+    health,
+    jsonstat,
+    observations,
+    regions,
+    revisions,
+    runs,
+    xlsx,
+)
 from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
@@ -22,7 +33,17 @@ from opendata.api.ratelimit import init_rate_limit
 from opendata.config import parse_origins
 
 PREFIX = "/api/v1"
-RESOURCES = (datasets, observations, revisions, achievement, regions, runs, xlsx)
+RESOURCES = (
+    datasets,
+    observations,
+    revisions,
+    achievement,
+    regions,
+    runs,
+    xlsx,
+    jsonstat,
+    datapackage,
+)
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\
 Official statistics of Kalimantan Selatan (BPS and other sources), harvested into one store.

@@ -178,6 +178,17 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
     return result
 
 
+def series_indicators(conn: Connection, dataset_id: str) -> dict[int, str]:
+    """{series id: indicator code} for a dataset's served series (a row names its series, not
+    its indicator: formats with an indicator dimension, such as JSON-stat, read this)."""
+    rows = conn.execute(
+        select(t.series.c.id, t.indicator.c.code)
+        .join(t.indicator, t.indicator.c.id == t.series.c.indicator_id)
+        .where(t.series.c.dataset_id == dataset_id, t.series.c.retired_run_id.is_(None))
+    )
+    return {series_id: code for series_id, code in rows}
+
+
 def dataset_regions(conn: Connection, dataset_id: str) -> frozenset[str]:
     """The BPS codes of the regions that have at least one served observation in the dataset."""
     s, o = t.series, t.observation

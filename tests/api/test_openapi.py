@@ -28,6 +28,8 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/datasets/{dataset_id}/observations",
         "/api/v1/datasets/{dataset_id}/observations.csv",
         "/api/v1/datasets/{dataset_id}/observations.xlsx",
+        "/api/v1/datasets/{dataset_id}/observations.jsonstat",
+        "/api/v1/datasets/{dataset_id}/datapackage.json",
         "/api/v1/datasets/{dataset_id}/achievement",
         "/api/v1/datasets/{dataset_id}/achievement.csv",
         "/api/v1/datasets/{dataset_id}/revisions",
