@@ -22,7 +22,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -200,7 +200,7 @@ def run_year(store_url, tmp_path):
     table = make_table()
     published = source_truth()
     # the year starts the day after tomorrow: every real run of the test is before its first day
-    first = date.today() + timedelta(days=2)
+    first = datetime.now(UTC).date() + timedelta(days=2)
     instants: list[datetime] = []
     seen: dict[int, list[dict]] = {}
     with BPSStandIn(KEY, [table]) as stand_in:
@@ -219,6 +219,7 @@ def run_year(store_url, tmp_path):
             stand_in.hang = (lambda params: True) if day in HANG else None
             stand_in.tables = {} if day in NO_DATA else {("6300", "30"): table}
             now = f"{first + timedelta(days=day)}T03:00:00Z"
+            asked = len(stand_in.requests)
             if day in KILL:
                 killed_harvest(env, now)
             else:
@@ -226,6 +227,11 @@ def run_year(store_url, tmp_path):
                 failed = day in FAIL_503 | HANG
                 assert result.exit_code == (1 if failed else 0), (day, result.output)
             instants.append(datetime.now(UTC))
+            windows = [s.params.get("th") for s in stand_in.requests[asked:] if s.status == 200]
+            hung = [s for s in stand_in.requests[asked:] if s.status == 0]
+            assert bool(hung) == (day in HANG), day  # the hang was real, and only that day
+            if day in SPLIT:  # null for two years, then asked year by year
+                assert {"121:122", "121", "122"} <= set(windows), windows
             if day in FAIL_503 | NO_DATA | HANG | KILL | {0, 1, 83, 101, 364}:
                 seen[day] = [
                     status_of(invoke, instants[-1] + timedelta(minutes=1)),
@@ -261,6 +267,8 @@ def test_a_year_of_cron(store_url, tmp_path):
     app = create_app({"DATABASE_URL": store_url, "CATALOG_DIR": catalog, "TESTING": True})
     client = app.test_client()
     try:
+        before_first, mark = rows_of(client, "as_of=2000-01-01")
+        assert before_first == [] and mark is None  # before the first harvest: nothing
         # every value served now is the script's last day
         now, _ = rows_of(client, "")
         assert cells_of(now) == served[-1]
