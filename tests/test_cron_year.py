@@ -1,16 +1,19 @@
 """A year of cron in minutes: 365 daily ``harvest --due`` runs against a scripted BPS stand-in.
 
-The stand-in serves one provincial table (regencies x years) whose figures follow a per-day
-script: new years, revised values, withdrawn cells that come back, a day of "no data", windows
-answered ``null`` (split by the harvester), 503s (three days in a row once), a hang past the
-per-dataset time limit, and twice a harvest SIGKILLed in the middle of its write (a subprocess
-whose write pauses after writing, before committing). Each day's run is ``opendata harvest --due
+The stand-in serves two provincial tables (regencies x years) whose figures follow a per-day
+script: new years, revised values (one only in its text form, ``24.71`` then ``24.710``),
+withdrawn cells that come back, a day of "no data", windows answered ``null`` (split by the
+harvester), 503s (three days in a row once), a hang past the per-dataset time limit (the other
+dataset is harvested all the same), and twice a harvest SIGKILLed in the middle of its write (a
+subprocess whose write pauses after writing, before committing; the other dataset, which comes
+after it, has no run that day). Each day's run is ``opendata harvest --due
 --now <day>T03:00:00Z``; the real instant after it is recorded, since runs finish in real time.
 
 Afterwards, on each store, what users see is compared with the script: the current figures, the
 figures ``as_of`` every day's instant, an ``updated_after`` poll chained from day to day (every
-change exactly once), the versions ``/revisions`` lists (no phantom revision), the run log's
-counts, freshness on the event days, and a final harvest (no stuck lock).
+change exactly once), both in the CSV every day and in JSON pages of two cells on the event days;
+the versions ``/revisions`` lists (no phantom revision), the run log's counts, freshness on the
+event days, and a final harvest (no stuck lock).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from opendata import create_app
 from opendata.cli import cli
 from opendata.store import make_engine
 from opendata.store import schema as t
-from tests.harvesters.bps_server import BPSStandIn, StandInTable
+from tests.harvesters.bps_scripted import ScriptedStandIn, make_table
 
 KEY = "year-key"
 REGIONS = {6301: "Tanah Laut", 6302: "Kotabaru", 6371: "Kota Banjarmasin", 6372: "Kota Banjarbaru"}
@@ -100,6 +103,7 @@ PENDUDUK = Script(
         150: {(6302, 2021): "21.03", (6371, 2021): "21.77"},  # two revisions on one day
         200: {(r, 2025): f"25.{r % 100:02d}" for r in REGIONS},  # killed writing a new year
         250: {(6302, 2025): "25.5", (6301, 2023): None},  # a revision and a withdrawal
+        280: {(6371, 2024): "24.710"},  # the same figure, the source's text changed: a revision
         364: {(6372, 2024): "24.81"},
     },
     failed=frozenset(FAIL_503 | HANG),
@@ -123,6 +127,12 @@ UPAH = Script(
     skipped=frozenset(KILL),  # the harvest was killed writing penduduk, which comes first
 )
 SCRIPTS = (PENDUDUK, UPAH)
+#: the days something happens (and the day after): the JSON pages are checked on these too
+EVENT_DAYS = {
+    d + after
+    for d in {*PENDUDUK.edits, *UPAH.edits, *FAIL_503, *SPLIT, *HANG, *KILL, *TOUCH, 60}
+    for after in (0, 1)
+} - {DAYS}
 
 
 def changes(before: dict, after: dict) -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -136,35 +146,6 @@ def changes(before: dict, after: dict) -> dict[tuple[str, str], tuple[str, str |
         elif before[cell] != after[cell]:
             found[cell] = ("revised", after[cell])
     return found
-
-
-class ScriptedTable(StandInTable):
-    """The stand-in's table, its cells those of the script's day (absent ones left out)."""
-
-    published: dict[tuple[str, str], str] = {}
-    last_update = "2027-01-01 10:00:00"
-
-    def body(self, years):
-        body = super().body(years)
-        content = {}
-        for (region, year), value in self.published.items():
-            if int(year) in years:
-                content[f"{region}{self.var}0{int(year) - 1900}0"] = json.loads(value)
-        body["datacontent"] = content
-        body["last_update"] = self.last_update
-        return body
-
-
-def make_table(var: int) -> ScriptedTable:
-    return ScriptedTable(
-        domain="6300",
-        var=var,
-        label="Jumlah Penduduk Menurut Kabupaten/Kota",
-        unit="Ribu Jiwa",
-        labelvervar="Kabupaten/Kota",
-        vervar=list(REGIONS.items()),
-        years=[],
-    )
 
 
 # --- running the year ----------------------------------------------------------------------
@@ -239,13 +220,13 @@ def run_year(store_url, tmp_path):
             "frequency: annual\nschedule: {every: 1d}\n",
             encoding="utf-8",
         )
-        tables[script.dataset] = make_table(script.var)
+        tables[script.dataset] = make_table(script.var, REGIONS)
     published = {script.dataset: script.published() for script in SCRIPTS}
     # the year starts the day after tomorrow: every real run of the test is before its first day
     first = datetime.now(UTC).date() + timedelta(days=2)
     instants: list[datetime] = []
     seen: dict[int, list[dict]] = {}
-    with BPSStandIn(KEY, list(tables.values())) as stand_in:
+    with ScriptedStandIn(KEY, list(tables.values())) as stand_in:
         env = environment(store_url, catalog, stand_in)
 
         def invoke(*args):
@@ -306,6 +287,27 @@ def cells_of(rows: list[dict]) -> dict[tuple[str, str], str]:
     return {(row["region_code"], row["period"]): row["value"] for row in rows}
 
 
+def json_pages(client, dataset: str, query: str) -> dict[tuple[str, str], tuple]:
+    """The JSON answer, followed page by page (2 cells a page): {cell: (change, value)}."""
+    url, cells = f"/api/v1/datasets/{dataset}/observations?{query}&limit=2", {}
+    while url:
+        body = client.get(url).get_json()
+        for item in body["data"]:
+            cell = (item["region"]["code"], item["period"])
+            assert cell not in cells, (cell, query)  # no cell twice across pages
+            cells[cell] = (item.get("change"), item["value"])
+        url = body["next"]
+    return cells
+
+
+def as_json(cells: dict) -> dict[tuple[str, str], tuple]:
+    """{cell: (change, value text)} as the JSON pages show it: numbers, no change if none."""
+    return {
+        cell: (change, None if value is None else float(value))
+        for cell, (change, value) in cells.items()
+    }
+
+
 def test_a_year_of_cron(store_url, tmp_path):
     catalog, instants, seen = run_year(store_url, tmp_path)
     app = create_app({"DATABASE_URL": store_url, "CATALOG_DIR": catalog, "TESTING": True})
@@ -332,6 +334,9 @@ def check_served(client, script: Script, instants: list[datetime]) -> None:
     for day, instant in enumerate(instants):
         rows, _ = rows_of(client, script.dataset, f"as_of={stamp(instant)}")
         assert cells_of(rows) == served[day], (script.dataset, day)
+        if day in EVENT_DAYS:  # the JSON pages say the same
+            pages = json_pages(client, script.dataset, f"as_of={stamp(instant)}")
+            assert pages == as_json({c: (None, v) for c, v in served[day].items()}), day
     # a dashboard polling after each day's run gets every change once
     mark, before = "2000-01-01", {}
     for day, instant in enumerate(instants):
@@ -339,6 +344,8 @@ def check_served(client, script: Script, instants: list[datetime]) -> None:
         rows, header = rows_of(client, script.dataset, query)
         got = {(r["region_code"], r["period"]): (r["change"], r["value"] or None) for r in rows}
         assert got == changes(before, served[day]), (script.dataset, day)
+        if day in EVENT_DAYS:
+            assert json_pages(client, script.dataset, query) == as_json(got), day
         before, mark = served[day], header or mark
     # no phantom revision: each cell's versions are its first one and one a change
     body = client.get(f"/api/v1/datasets/{script.dataset}/revisions?limit=1000").get_json()
