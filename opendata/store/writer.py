@@ -669,6 +669,7 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
     bounds = _PeriodBounds(conn)
     seen: set[tuple[int, str]] = set()
     inserts, updates, revisions = [], [], []
+    comebacks = 0
     # The hot loop of a harvest (one pass per cell): locals and tuple unpacking on purpose.
     for indicator, region, period, dims, value, flag, note, value_to in records:
         series_id = series_ids[indicator, region, dims]
@@ -695,6 +696,8 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
         ):
             counts.unchanged += 1
             continue
+        if withdrawn is not None:  # a withdrawn cell that comes back is added again, as
+            comebacks += 1  # updated_after reports it (its row is updated all the same)
         updates.append(
             {
                 "b_id": obs_id,
@@ -728,8 +731,8 @@ def _write_observations(conn, dataset_id, records, series_ids, served, run_id) -
         conn.execute(insert(t.observation_revision), revisions)
     periods = {record[2] for record in records}
     counts.withdrawn = _withdraw(conn, existing, seen, served, periods, run_id)
-    counts.added = len(inserts)
-    counts.changed = len(updates)
+    counts.added = len(inserts) + comebacks
+    counts.changed = len(updates) - comebacks
     return counts
 
 

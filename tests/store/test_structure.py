@@ -155,7 +155,7 @@ def test_cells_missing_from_a_published_period_are_withdrawn_and_may_come_back(e
         ).scalars()
         assert set(withdrawn) == {run_id}
     _, counts = _write(engine, fakes.result(CELLS))
-    assert counts.changed == 2 and counts.withdrawn == 0
+    assert (counts.added, counts.changed, counts.withdrawn) == (2, 0, 0)  # back: added again
     assert len(_served(engine)) == len(CELLS) + 1
 
 

@@ -34,7 +34,7 @@ def test_each_version_knows_the_runs_that_wrote_and_ended_it(engine):
     three, counts = _write(engine, fakes.result({OTHER: "1"}))  # 2024 published without CELL
     assert counts.withdrawn == 1
     four, counts = _write(engine, fakes.result({CELL: "4.03", OTHER: "1"}))  # it comes back
-    assert counts.changed == 1  # a withdrawn cell that comes back is a new version
+    assert (counts.added, counts.changed) == (1, 0)  # a withdrawn cell back: a new version, added
     five, counts = _write(engine, fakes.result({CELL: "4.03", OTHER: "1"}))
     assert counts.unchanged == 2  # the same figures again: no version
     assert _versions(engine) == [
