@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import Connection, or_, select, tuple_
+from sqlalchemy import Connection, select
 
 from opendata.achievement import Series
 from opendata.model import TargetSpec
@@ -136,24 +136,10 @@ def _target_select(query: ObservationQuery):
             o.c.withdrawn_run_id.is_(None),
         )
     )
-    if query.regions:
-        stmt = stmt.where(s.c.region_code.in_(list(query.regions)))
-    if query.start is not None:
-        stmt = stmt.where(o.c.period_start >= query.start)
-    if query.end is not None:
-        stmt = stmt.where(o.c.period_end <= query.end)
-    if query.after is not None:
-        region_code, series_id, start, end = query.after
-        series_at = tuple_(s.c.region_code, s.c.id)
-        stmt = stmt.where(
-            series_at >= tuple_(region_code, series_id),  # an index seek, as in queries.py
-            or_(
-                series_at > tuple_(region_code, series_id),
-                tuple_(o.c.period_start, o.c.period_end) > tuple_(start, end),
-            ),
-        )
-    stmt = stmt.order_by(s.c.region_code, s.c.id, o.c.period_start, o.c.period_end)
-    return stmt if query.limit is None else stmt.limit(query.limit)
+    from opendata.store.queries import filtered  # queries imports this module
+
+    # the observations' filters, order, keyset and limit (no dimension filters are given here)
+    return filtered(stmt, query)
 
 
 def page_of_targets(conn: Connection, query: ObservationQuery) -> list[TargetRow]:
