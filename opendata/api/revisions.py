@@ -12,7 +12,7 @@ from opendata.api import history
 from opendata.api.base import Blueprint
 from opendata.api.context import connection, dataset_meta, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
-from opendata.api.links import link_here
+from opendata.api.links import link
 from opendata.api.observations import (
     LINK_HEADER,
     WARNINGS_HEADER,
@@ -103,10 +103,7 @@ class RevisionPageSchema(ma.Schema):
 
 
 def _run_link(run_id: int) -> str:
-    # The runs resource is another module's; its path is /api/v1/runs/{id}, beside /datasets,
-    # under the same root (and OPENDATA_PUBLIC_URL) as this request's own link.
-    here = link_here("")
-    return here[: here.rindex("/datasets/")] + f"/runs/{run_id}"
+    return link("runs.RunDetail", run_id=run_id)
 
 
 @blp.route("/datasets/<dataset_id>/revisions")
