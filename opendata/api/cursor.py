@@ -53,11 +53,43 @@ def filters_digest(query: ObservationQuery) -> str:
 def encode_cursor(keyset: tuple, digest: str) -> str:
     """The cursor that resumes after the row with ``keyset``."""
     region_code, series_id, start, end = keyset
-    raw = json.dumps(
-        [region_code, series_id, start.isoformat(), end.isoformat(), digest],
-        separators=(",", ":"),
-    )
+    return pack([region_code, series_id, start.isoformat(), end.isoformat(), digest])
+
+
+def pack(fields: list) -> str:
+    """A cursor of ``fields``: URL-safe base64 of their compact JSON, unpadded."""
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def unpack(cursor: str) -> list:
+    """The fields of a cursor made by :func:`pack`; ValueError if it is none."""
+    if len(cursor) > MAX_LENGTH or not _BASE64URL.fullmatch(cursor):
+        raise ValueError("not URL-safe base64")
+    fields = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    if not isinstance(fields, list):
+        raise ValueError("not a list")
+    return fields
+
+
+def checked(read, cursor: str, digest: str):
+    """``read(cursor)`` -> (position, digest), as a 400 problem if it fails or if the cursor was
+    made for other filters than ``digest``'s; else the position."""
+    try:
+        position, cursor_digest = read(cursor)
+        if not isinstance(cursor_digest, str) or not _DIGEST.fullmatch(cursor_digest):
+            raise ValueError("not a digest")
+    except (ValueError, TypeError, binascii.Error):  # UnicodeDecodeError is a ValueError
+        raise FilterError(
+            PARAM, "not a cursor of this API; use the 'next' link of a page as it is"
+        ) from None
+    if cursor_digest != digest:
+        raise FilterError(
+            PARAM,
+            "this cursor belongs to other filters; keep the filters of the page that gave it, "
+            "or drop the cursor to start from the first page",
+        )
+    return position
 
 
 def _date(value: object) -> date:
@@ -68,11 +100,8 @@ def _date(value: object) -> date:
 
 def _keyset(cursor: str) -> tuple[tuple, str]:
     """The keyset and digest in ``cursor``; raise ValueError if any field is not as we make it."""
-    if len(cursor) > MAX_LENGTH or not _BASE64URL.fullmatch(cursor):
-        raise ValueError("not URL-safe base64")
-    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    fields = json.loads(raw.decode("utf-8"))
-    if not isinstance(fields, list) or len(fields) != 5:
+    fields = unpack(cursor)
+    if len(fields) != 5:
         raise ValueError("not a list of five")
     region_code, series_id, start, end, digest = fields
     if not isinstance(region_code, str) or not _REGION_CODE.fullmatch(region_code):
@@ -89,16 +118,4 @@ def _keyset(cursor: str) -> tuple[tuple, str]:
 
 def decode_cursor(cursor: str, digest: str) -> tuple:
     """The keyset in ``cursor``; raise FilterError if it is not one of ours for these filters."""
-    try:
-        keyset, cursor_digest = _keyset(cursor)
-    except (ValueError, TypeError, binascii.Error):  # UnicodeDecodeError is a ValueError
-        raise FilterError(
-            PARAM, "not a cursor of this API; use the 'next' link of a page as it is"
-        ) from None
-    if cursor_digest != digest:
-        raise FilterError(
-            PARAM,
-            "this cursor belongs to other filters; keep the filters of the page that gave it, "
-            "or drop the cursor to start from the first page",
-        )
-    return keyset
+    return checked(_keyset, cursor, digest)

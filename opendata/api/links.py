@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request, url_for
 
@@ -38,3 +39,10 @@ def link(endpoint: str, query: str = "", **values: Any) -> str:
 def link_here(query: str) -> str:
     """The link to this request's endpoint and path with another ``query``."""
     return link(request.endpoint or "", query, **(request.view_args or {}))
+
+
+def next_link(cursor: str) -> str:
+    """This request's link with ``cursor`` in place of its own: the next page of a list."""
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    params.append(("cursor", cursor))
+    return link_here(urlencode(params, safe=",:"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import Response, request
@@ -17,7 +16,7 @@ from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
 from opendata.api.history import HistoryArgs
-from opendata.api.links import link_here
+from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
 from opendata.filters import (
     check_dimensions,
     dimension_filters,
@@ -319,12 +318,6 @@ def warn_header(response: Response, warnings: list[str]) -> Response:
     if items:
         response.headers["Opendata-Warnings"] = ", ".join(items)
     return response
-
-
-def next_link(cursor: str) -> str:
-    params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-    params.append(("cursor", cursor))
-    return link_here(urlencode(params, safe=",:"))
 
 
 @blp.route("/datasets/<dataset_id>/observations")

@@ -8,12 +8,9 @@ cached for good.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
-from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import Response, request
@@ -22,9 +19,9 @@ from flask_smorest import abort
 
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
+from opendata.api.cursor import MAX_ID, checked, pack, unpack
 from opendata.api.fields import Codes, Count, Text, UtcTime
-from opendata.api.links import link, link_here
-from opendata.filters import FilterError
+from opendata.api.links import link, next_link
 from opendata.store import run_log
 from opendata.store.run_log import STATUSES
 
@@ -36,7 +33,6 @@ blp = Blueprint(
 
 PAGE_SIZE = 100  #: runs per page by default
 MAX_PAGE_SIZE = 1000
-MAX_ID = 2**31 - 1  #: the largest id the stores' integer columns hold
 DATASET_PATTERN = r"[a-z0-9][a-z0-9-]{0,79}"  #: a catalog id (opendata.catalog)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 #: a payload body's ETag is its sha256, so it may be kept for a year without asking again
@@ -206,38 +202,20 @@ def _digest(query: run_log.RunQuery) -> str:
 
 
 def _encode_cursor(run_id: int, digest: str) -> str:
-    raw = json.dumps([run_id, digest], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack([run_id, digest])
+
+
+def _position(cursor: str) -> tuple[int, object]:
+    """The run id and digest of a runs cursor; ValueError if it is none."""
+    run_id, digest = unpack(cursor)
+    if type(run_id) is not int or not 1 <= run_id <= MAX_ID:
+        raise ValueError("not a run id")
+    return run_id, digest
 
 
 def _decode_cursor(cursor: str, digest: str) -> int:
     """The run id in ``cursor``; raise FilterError if it is not one of ours for these filters."""
-    try:
-        if len(cursor) > 64 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-            raise ValueError("not URL-safe base64")
-        fields = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        run_id, cursor_digest = fields
-        if type(run_id) is not int or not 1 <= run_id <= MAX_ID:
-            raise ValueError("not a run id")
-        if not isinstance(cursor_digest, str) or not re.fullmatch(r"[0-9a-f]{16}", cursor_digest):
-            raise ValueError("not a digest")
-    except (ValueError, TypeError, binascii.Error):  # UnicodeDecodeError is a ValueError
-        raise FilterError(
-            "cursor", "not a cursor of this API; use the 'next' link of a page as it is"
-        ) from None
-    if cursor_digest != digest:
-        raise FilterError(
-            "cursor",
-            "this cursor belongs to other filters; keep the filters of the page that gave it, "
-            "or drop the cursor to start from the first page",
-        )
-    return run_id
-
-
-def _next_url(cursor: str) -> str:
-    params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-    params.append(("cursor", cursor))
-    return link_here(urlencode(params, safe=",:"))
+    return checked(_position, cursor, digest)
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -308,7 +286,7 @@ class RunList(MethodView):
         next_url = None
         if len(runs) > limit:
             runs = runs[:limit]
-            next_url = _next_url(_encode_cursor(runs[-1].id, digest))
+            next_url = next_link(_encode_cursor(runs[-1].id, digest))
         page = {"data": [_run_item(run) for run in runs], "next": next_url}
         return page, {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
 
