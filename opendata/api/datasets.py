@@ -7,6 +7,7 @@ from decimal import Decimal
 import marshmallow as ma
 from flask.views import MethodView
 
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, freshness
 from opendata.api.fields import UtcTime
@@ -135,6 +136,13 @@ class DatasetSchema(ma.Schema):
 
     id = ma.fields.String(required=True)
     title = ma.fields.Nested(TextsSchema, required=True)
+    label = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The title in the language asked for (`lang`, else "
+            "`Accept-Language`; Indonesian by default), or in the other where it lacks it."
+        },
+    )
     source = ma.fields.Nested(SourceSchema, required=True)
     frequency = ma.fields.String(
         allow_none=True, metadata={"description": "annual, semiannual, quarterly or monthly."}
@@ -154,6 +162,7 @@ class DatasetSchema(ma.Schema):
         state = freshness().get(dataset.id)
         return {
             **vars(dataset),
+            "label": languages.text(dataset.title),
             "description": dataset.description or None,
             "freshness": None if state is None else state.as_json(),
             "links": links,
@@ -361,10 +370,16 @@ class DatasetDetailSchema(DatasetSchema):
         return data
 
 
+class LangArgs(QueryArgs):
+    """The language of the datasets' ``label``."""
+
+    lang = languages.lang_field()
+
+
 @blp.route("/datasets")
 class DatasetList(MethodView):
-    @blp.versioned(runs=True, fresh=True)
-    @blp.arguments(QueryArgs, location="query")
+    @blp.versioned(runs=True, fresh=True, lang=True)
+    @blp.arguments(LangArgs, location="query")
     @blp.response(200, DatasetListSchema)
     def get(self, _args):
         """List the harvested datasets"""
@@ -373,8 +388,8 @@ class DatasetList(MethodView):
 
 @blp.route("/datasets/<dataset_id>")
 class DatasetDetail(MethodView):
-    @blp.versioned(runs=True, fresh=True)
-    @blp.arguments(QueryArgs, location="query")
+    @blp.versioned(runs=True, fresh=True, lang=True)
+    @blp.arguments(LangArgs, location="query")
     @blp.response(200, DatasetDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, _args, dataset_id):

@@ -16,6 +16,7 @@ from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
 from opendata.api.history import HistoryArgs
+from opendata.api.lang import lang_field
 from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
 from opendata.filters import (
     check_dimensions,
@@ -105,6 +106,8 @@ class ObservationFilterArgs(QueryArgs):
             f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
         },
     )
+
+    lang = lang_field()
 
     @ma.pre_load
     def _without_dimensions(self, data, **_kwargs):

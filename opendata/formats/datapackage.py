@@ -16,6 +16,7 @@ so that the schema's ``enum`` names them as the CSV writes them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from opendata import columns
@@ -31,10 +32,6 @@ _NAME = re.compile(r"[^a-z0-9._/-]+")
 def package_name(dataset_id: str) -> str:
     """The dataset id as a Data Package name (lower case, ``-`` for anything else)."""
     return _NAME.sub("-", dataset_id.lower()) or "dataset"
-
-
-def _text(texts: dict[str, str]) -> str:
-    return texts.get("id") or texts.get("en") or ""
 
 
 def table_schema(info: DatasetInfo, ranges: bool) -> dict[str, Any]:
@@ -116,15 +113,17 @@ def data_package(
     ranges: bool,
     csv_url: str,
     dataset_url: str,
+    text: Callable[[dict[str, str]], str],
 ) -> dict[str, Any]:
-    """The descriptor: ``csv_url`` the CSV's absolute URL, ``dataset_url`` the dataset's."""
+    """The descriptor: ``csv_url`` the CSV's absolute URL, ``dataset_url`` the dataset's;
+    ``text`` picks the title and description in the language asked for."""
     name = package_name(info.id)
     package: dict[str, Any] = {
         "profile": "tabular-data-package",
         "name": name,
         "id": dataset_url,
-        "title": _text(info.title),
-        "description": _text(info.description),
+        "title": text(info.title),
+        "description": text(info.description),
         "homepage": dataset_url,
     }
     if info.tags:
@@ -143,7 +142,7 @@ def data_package(
             "profile": "tabular-data-resource",
             "name": name,
             "path": csv_url,
-            "title": _text(info.title),
+            "title": text(info.title),
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
