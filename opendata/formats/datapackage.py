@@ -114,9 +114,11 @@ def data_package(
     csv_url: str,
     dataset_url: str,
     text: Callable[[dict[str, str]], str],
+    checksum: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """The descriptor: ``csv_url`` the CSV's absolute URL, ``dataset_url`` the dataset's;
-    ``text`` picks the title and description in the language asked for."""
+    ``text`` picks the title and description in the language asked for; ``checksum``, the
+    CSV's SHA-256 (hex) and size when it is the whole dataset's (Frictionless checks them)."""
     name = package_name(info.id)
     package: dict[str, Any] = {
         "profile": "tabular-data-package",
@@ -137,17 +139,19 @@ def data_package(
     package["sources"] = [source]
     if info.data_changed_at is not None:
         package["created"] = info.data_changed_at.isoformat().replace("+00:00", "Z")
-    package["resources"] = [
-        {
-            "profile": "tabular-data-resource",
-            "name": name,
-            "path": csv_url,
-            "title": text(info.title),
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
-            "schema": table_schema(info, ranges),
-        }
-    ]
+    resource: dict[str, Any] = {
+        "profile": "tabular-data-resource",
+        "name": name,
+        "path": csv_url,
+        "title": text(info.title),
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+        "schema": table_schema(info, ranges),
+    }
+    if checksum is not None:
+        resource["hash"] = f"sha256:{checksum[0]}"
+        resource["bytes"] = checksum[1]
+    package["resources"] = [resource]
     return package
