@@ -257,22 +257,38 @@ class DatasetPage(MethodView):
             freshness=state,
             regions=[r for r in regions if r is not None],
             checksum=downloads.current_csv(connection(), dataset_id),
-            achievement=_achievement(dataset_id, selection),
+            achievement=_achievement(context["info"], selection),
         )
 
 
-def _achievement(dataset_id: str, selection: figures.Selection) -> list | None:
-    """A target set's achievement for the regions shown (None for a dataset of no targets)."""
+def _achievement(info: queries.DatasetInfo, selection: figures.Selection) -> list[tuple]:
+    """The achievement of the regions shown: of this dataset's targets for a set of plan
+    targets, else of each set of targets of its figures: ``[(target set, rows)]``."""
     from opendata.api import achievement
     from opendata.store import targets
 
-    info = queries.get_dataset(connection(), dataset_id)
-    if info is None or info.target is None:
-        return None
-    plan = achievement.plan(dataset_id)
-    query = queries.ObservationQuery(dataset_id, selection.regions, limit=figures.MAX_ROWS)
-    rows = targets.page_of_targets(connection(), query)
-    return achievement.assess_rows(connection(), plan, rows)
+    sets = [(info.id, info.title)] if info.target is not None else []
+    sets += [(of.dataset_id, of.title) for of in info.targets]
+    found = []
+    for dataset_id, title in sets:
+        try:
+            plan = achievement.plan(dataset_id)
+        except UnknownDataset:  # a target set not harvested yet, or whose actual is not
+            continue
+        query = queries.ObservationQuery(dataset_id, selection.regions, limit=figures.MAX_ROWS)
+        rows = achievement.assess_rows(
+            connection(), plan, targets.page_of_targets(connection(), query)
+        )
+        if rows:
+            series = queries.series_dimensions(connection(), dataset_id)
+            labels = {
+                row.series_id: " · ".join(
+                    label for _code, label in series.get(row.series_id, {}).values()
+                )
+                for row in rows
+            }
+            found.append((dataset_id, title, [(row, labels[row.series_id]) for row in rows]))
+    return found
 
 
 @blp.route("/datasets/<dataset_id>/embed")
