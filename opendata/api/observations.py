@@ -22,11 +22,14 @@ from opendata.filters import (
     dimension_filters,
     parse_periods,
     period_bounds,
+    regions_under,
     regions_without_data,
     resolve_regions,
+    tree_warnings,
 )
 from opendata.formats.csv import write_csv
 from opendata.formats.json import write_observations
+from opendata.regions import LEVELS
 from opendata.store import history as store_history
 from opendata.store import queries
 
@@ -69,6 +72,10 @@ DIMENSION_PARAMETER = {
 }
 
 
+#: the most periods ``latest`` keeps per series: 100 years of months (more is no filter at all)
+MAX_LATEST = 1200
+
+
 class ObservationFilterArgs(QueryArgs):
     """The filters of observations (besides ``dim.<id>``, read from the query string as is)."""
 
@@ -105,6 +112,44 @@ class ObservationFilterArgs(QueryArgs):
             f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
         },
     )
+
+    within = Codes(
+        give="region codes, e.g. within=6300",
+        metadata={
+            "description": "Every region under these (any depth, in either code system: "
+            "`6300` or `63`), not the region itself: `within=6300` is Kalimantan Selatan's "
+            "kabupaten/kota and kecamatan; `region=6300&within=6300` adds the province. The "
+            "regions served are the `region` codes plus those under `within` (of `level` when "
+            "given). A region with nothing under it serves nothing more, with a warning. An "
+            "unknown or empty code is a 400."
+        },
+    )
+    level = Text(
+        give=f"a region level ({', '.join(LEVELS)})",
+        validate=ma.validate.OneOf(LEVELS, error="must be one of: {choices}"),
+        metadata={
+            "description": "Only the regions of this level (as the regions API names them: "
+            "`country`, `province`, `regency` for kabupaten/kota, `district` for kecamatan) "
+            "among those under `within`; without `within`, every region of this level. The "
+            "`region` codes are kept whatever their level.",
+        },
+    )
+    latest = Count(
+        give=f"a number of periods from 1 to {MAX_LATEST}, e.g. latest=1",
+        metadata={
+            "description": "The last N periods of each series (a region and breakdown), after "
+            "the other filters (`from`, `to`), counted per frequency: a series with months, "
+            "quarters and years keeps its last N months, N quarters and N years. Each series "
+            "its own: `latest=1` is each region's latest figure, whatever its period. "
+            f"At most {MAX_LATEST}.",
+            "maximum": MAX_LATEST,
+        },
+    )
+
+    @ma.validates("latest")
+    def _latest_at_most(self, value: int, data_key: str) -> None:
+        if value > MAX_LATEST:
+            raise ma.ValidationError(f"at most {MAX_LATEST} periods")
 
     @ma.pre_load
     def _without_dimensions(self, data, **_kwargs):
@@ -275,21 +320,45 @@ DISPOSITION_HEADER = {
 def filter_query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
-    start, end = period_bounds(args.get("from_"), args.get("to"))
-    regions = resolve_regions(region_index(), args.get("region", []))
     wanted = dimension_filters(request.args.items(multi=True))
     check_dimensions(meta.dimensions, wanted, dataset_id)
-    return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
+    return common_query(dataset_id, args, wanted)
+
+
+def common_query(
+    dataset_id: str, args: dict, dimensions: dict | None = None
+) -> queries.ObservationQuery:
+    """The store query of the filters every dataset takes alike (regions, ``within``,
+    ``level``, periods, ``latest``), with ``dimensions`` as given (checked by the caller)."""
+    start, end = period_bounds(args.get("from_"), args.get("to"))
+    index = region_index()
+    query = queries.ObservationQuery(
+        dataset_id, resolve_regions(index, args.get("region", [])), start, end, dimensions or {}
+    )
+    query.latest = args.get("latest")
+    within, level = args.get("within", []), args.get("level")
+    if within or level:
+        query.within = resolve_regions(index, within, "within")
+        query.level = level
+        query.tree_regions = tuple(regions_under(index, within, level))
+    return query
 
 
 def region_warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
     """Each requested region that has no observations at all in the dataset, in words (for
-    history, none ever: a region whose figures were withdrawn since had some then)."""
+    history, none ever: a region whose figures were withdrawn since had some then); and
+    whether ``within``/``level`` found none with observations."""
     if query.as_of_run is not None or query.changed_after_run is not None:
         with_data = store_history.regions_ever(connection(), dataset_id)
     else:
         with_data = dataset_meta(dataset_id).regions
-    return regions_without_data(region_index(), query.regions, with_data, dataset_id)
+    index = region_index()
+    warnings = regions_without_data(index, query.regions, with_data, dataset_id)
+    if query.tree_regions is not None:
+        warnings += tree_warnings(
+            index, query.within, query.level, query.tree_regions, with_data, dataset_id
+        )
+    return warnings
 
 
 def _sf_string(text: str) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from urllib.parse import urlencode
 
 from flask import Response, request
 from flask.views import MethodView
-from sqlalchemy import func, select
 
 from opendata.api import history
 from opendata.api.base import Blueprint
@@ -51,9 +49,7 @@ class ObservationXlsxArgs(ObservationFilterArgs, HistoryArgs):
 
 def count_rows(conn, query: queries.ObservationQuery, at_most: int) -> int:
     """How many rows ``query`` streams, counted up to ``at_most`` (a bounded count: cheap)."""
-    # the very statement iter_observations streams, without its order, cut at ``at_most``
-    stmt = queries._observation_select(replace(query, limit=at_most)).order_by(None)
-    return conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return queries.count_observations(conn, query, at_most)
 
 
 def _url(endpoint: str | None = None) -> str:

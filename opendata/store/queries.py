@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, or_, select, tuple_
+from sqlalchemy import Connection, case, func, or_, select, tuple_
 
 from opendata.model import TargetSpec
 from opendata.regions import Alias, RegionIndex, RegionInfo
@@ -55,6 +55,20 @@ class ObservationQuery:
     #: ``changed_until_run``, each with its change and when it was made (two more columns)
     changed_after_run: int | None = None
     changed_until_run: int | None = None
+    #: ``within``/``level``, as asked (canonical codes) and resolved: the regions they add to
+    #: ``regions`` (:func:`opendata.filters.regions_under`). None when neither was given; an
+    #: empty tuple then serves nothing more than ``regions`` (not every region).
+    within: Sequence[str] = ()
+    level: str | None = None
+    tree_regions: Sequence[str] | None = None
+    #: ``latest``: keep the last N periods of each series and frequency (after the other filters)
+    latest: int | None = None
+
+    def served_regions(self) -> list[str] | None:
+        """The regions served (``regions`` and ``tree_regions``), or None for every region."""
+        if self.tree_regions is None:
+            return list(self.regions) or None
+        return list(dict.fromkeys([*self.regions, *self.tree_regions]))
 
 
 class ObservationRow(NamedTuple):
@@ -238,10 +252,15 @@ def _observation_select(query: ObservationQuery):
 
 
 def filtered(stmt, query: ObservationQuery):
-    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit."""
+    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit.
+
+    ``stmt`` selects at least ``region_code``, ``series_id``, ``period_start`` and
+    ``period_end`` under those names (``latest`` orders and pages on them).
+    """
     o, s = t.observation, t.series
-    if query.regions:
-        stmt = stmt.where(s.c.region_code.in_(list(query.regions)))
+    served = query.served_regions()
+    if served is not None:
+        stmt = stmt.where(s.c.region_code.in_(served))
     if query.start is not None:
         stmt = stmt.where(o.c.period_start >= query.start)
     if query.end is not None:
@@ -259,6 +278,8 @@ def filtered(stmt, query: ObservationQuery):
             )
         )
         stmt = stmt.where(s.c.id.in_(matching))
+    if query.latest is not None:
+        return _latest(stmt, query)
     order = (s.c.region_code, s.c.id, o.c.period_start, o.c.period_end)
     if query.after is not None:
         region_code, series_id, start, end = query.after
@@ -278,6 +299,71 @@ def filtered(stmt, query: ObservationQuery):
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
     return stmt
+
+
+def frequency_of(period):
+    """The frequency of a stored period text, in SQL both stores run: ``Y`` (``2024``), ``S``
+    (``2024-S1``), ``Q`` (``2024-Q3``) or ``M`` (``2024-08``): see :mod:`opendata.periods`."""
+    kind = func.substr(period, 6, 1)
+    return case(
+        (func.length(period) == 4, "Y"),
+        (kind.in_(["S", "Q"]), kind),
+        else_="M",
+    )
+
+
+def _latest(stmt, query: ObservationQuery):
+    """``stmt`` (filtered) cut to the last ``query.latest`` periods of each series and frequency,
+    then ordered, paged (keyset) and limited as :func:`filtered` does.
+
+    A window function over the filtered rows, wrapped as a subquery so that the keyset and the
+    limit apply to its result. The rank is per series *and frequency*: a series that has months,
+    quarters and years keeps the last N of each (as SDMX, where a series has one frequency).
+    Series before the cursor's are dropped inside the subquery (they are whole partitions, so
+    no rank changes): a deep page ranks only what is left.
+    """
+    o, s = t.observation, t.series
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(s.c.id, frequency_of(o.c.period)),
+            order_by=(o.c.period_start.desc(), o.c.period_end.desc()),
+        )
+        .label("latest_rank")
+    )
+    names = list(stmt.selected_columns.keys())
+    if query.after is not None:
+        stmt = stmt.where(tuple_(s.c.region_code, s.c.id) >= tuple_(*query.after[:2]))
+    ranked = stmt.add_columns(rank).subquery("ranked")
+    c = ranked.c
+    outer = select(*(c[name] for name in names)).where(c.latest_rank <= query.latest)
+    if query.after is not None:
+        region_code, series_id, start, end = query.after
+        outer = outer.where(
+            tuple_(c.region_code, c.series_id, c.period_start, c.period_end)
+            > tuple_(region_code, series_id, start, end)
+        )
+    outer = outer.order_by(c.region_code, c.series_id, c.period_start, c.period_end)
+    if query.limit is not None:
+        outer = outer.limit(query.limit)
+    return outer
+
+
+def observation_select(query: ObservationQuery):
+    """The statement :func:`iter_observations` runs for ``query`` (filters, order, keyset,
+    limit): to count or to wrap it."""
+    return _observation_select(query)
+
+
+def count_observations(conn: Connection, query: ObservationQuery, at_most: int | None = None):
+    """How many observations ``query`` serves (from its first row: ``after`` and ``limit`` are
+    not read), exact; with ``at_most``, counted up to that many (a bounded count: cheap).
+
+    ``COUNT(*)`` over the very statement served, without its order, so that it counts what a
+    download streams, ``latest`` and history included.
+    """
+    stmt = observation_select(replace(query, after=None, limit=at_most)).order_by(None)
+    return conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
 def page_of_observations(conn: Connection, query: ObservationQuery) -> list[tuple]:
