@@ -74,6 +74,9 @@ class AchievementFilterArgs(_NoDimensions, ObservationFilterArgs):
 class AchievementQueryArgs(_NoDimensions, ObservationQueryArgs):
     """The filters, and the page (``cursor``, ``limit``) as on observations."""
 
+    class Meta:
+        exclude = ("count",)  # the observations' count: not of achievement cells
+
 
 class TargetRangeSchema(ma.Schema):
     """A target: a figure (``low`` = ``high``) or a range, in the unit of ``unit``."""

@@ -28,7 +28,7 @@ from opendata.filters import (
     tree_warnings,
 )
 from opendata.formats.csv import write_csv
-from opendata.formats.json import write_observations
+from opendata.formats.json import with_total, write_observations
 from opendata.regions import LEVELS
 from opendata.store import history as store_history
 from opendata.store import queries
@@ -181,8 +181,24 @@ class PageArgs(ObservationFilterArgs):
             raise ma.ValidationError(f"at most {maximum} observations per page")
 
 
-class ObservationQueryArgs(PageArgs, HistoryArgs):
-    """Filters, history and the page of the JSON observations."""
+class CountArgs(ma.Schema):
+    """``count=true``: the total rows of the query, on a paged answer."""
+
+    count = ma.fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        error_messages={"invalid": "give count=true or count=false"},
+        metadata={
+            "description": "`true` adds `total` to the page and the `X-Total-Count` header: "
+            "how many rows the query has over all its pages (exact: one `COUNT` of the "
+            "query, at the data of the request; it costs a few first pages on a large "
+            "dataset, so it is asked for). Downloads always send `X-Total-Count`."
+        },
+    )
+
+
+class ObservationQueryArgs(PageArgs, HistoryArgs, CountArgs):
+    """Filters, history, the page and the count of the JSON observations."""
 
 
 class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
@@ -311,6 +327,11 @@ AS_OF_HEADER = {
     "the harvest run whose data it shows), RFC 3339 UTC; absent before the first harvest.",
     "schema": {"type": "string"},
 }
+TOTAL_HEADER = {
+    "description": "The number of rows of the query over all its pages: on a page with "
+    "`count=true`; on a download, always (its data rows). Exact.",
+    "schema": {"type": "integer", "minimum": 0},
+}
 DISPOSITION_HEADER = {
     "description": "`attachment` with a file name naming the dataset and the filters.",
     "schema": {"type": "string"},
@@ -401,6 +422,7 @@ class ObservationList(MethodView):
             "Link": LINK_HEADER,
             "Opendata-Warnings": WARNINGS_HEADER,
             history.AS_OF_HEADER: AS_OF_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
         },
     )
     @blp.alt_response(404, response="NOT_FOUND")
@@ -439,11 +461,23 @@ class ObservationList(MethodView):
             body = write_observations(rows, meta.slugs, series, next_url, warnings)
         else:
             body = history.json_page(conn, meta, rows, next_url, warnings, vintage)
+        if args.get("count"):
+            total = queries.count_observations(conn, query)
+            body = with_total(body, total)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
+        if args.get("count"):
+            response.headers["X-Total-Count"] = str(total)
         history.stamp(response, vintage)
         return warn_header(response, warnings)
+
+
+def total_header(response: Response, conn, query: queries.ObservationQuery) -> Response:
+    """``X-Total-Count``: the data rows a download of ``query`` streams (counted first: one
+    ``COUNT`` costs a few percent of reading the rows, see bench/README.md)."""
+    response.headers["X-Total-Count"] = str(queries.count_observations(conn, query))
+    return response
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -504,7 +538,11 @@ class ObservationCsv(MethodView):
         description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
         "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note; a target "
         "set's CSV has value_to (a range's second end, else empty) right after value.",
-        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Content-Disposition": DISPOSITION_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -534,4 +572,5 @@ class ObservationCsv(MethodView):
         history.stamp(response, vintage)
         name = file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        total_header(response, connection(), query)
         return warn_header(response, region_warnings(dataset_id, query))

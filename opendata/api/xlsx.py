@@ -17,6 +17,7 @@ from opendata.api.history import HistoryArgs
 from opendata.api.links import link, link_here
 from opendata.api.observations import (
     DISPOSITION_HEADER,
+    TOTAL_HEADER,
     WARNINGS_HEADER,
     ObservationFilterArgs,
     file_name,
@@ -99,7 +100,11 @@ class ObservationXlsx(MethodView):
         "significant digits, shown with the source's decimals), else as text; codes as text. "
         "Sheet `metadata`: title, description, source and its URL, license, attribution, "
         "unit, harvested at, the API URL of the query.",
-        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Content-Disposition": DISPOSITION_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(413, response=HTTPStatus(413).name)  # its name depends on Python
@@ -115,7 +120,8 @@ class ObservationXlsx(MethodView):
         conn = connection()
         vintage = history.apply(query, args, conn, None)
         meta = dataset_meta(dataset_id)
-        if count_rows(conn, query, xlsx.MAX_ROWS + 1) > xlsx.MAX_ROWS:
+        total = count_rows(conn, query, xlsx.MAX_ROWS + 1)
+        if total > xlsx.MAX_ROWS:
             csv_url = _url("observations.ObservationCsv")
             return problem(
                 413,
@@ -148,4 +154,5 @@ class ObservationXlsx(MethodView):
         history.stamp(response, vintage)
         name = file_name(dataset_id, query, args, meta.slugs).removesuffix(".csv") + ".xlsx"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["X-Total-Count"] = str(total)  # exact: at most MAX_ROWS, counted
         return warn_header(response, region_warnings(dataset_id, query))

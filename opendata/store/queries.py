@@ -279,7 +279,7 @@ def filtered(stmt, query: ObservationQuery):
         )
         stmt = stmt.where(s.c.id.in_(matching))
     if query.latest is not None:
-        return _latest(stmt, query)
+        stmt = _latest(stmt, query)
     order = (s.c.region_code, s.c.id, o.c.period_start, o.c.period_end)
     if query.after is not None:
         region_code, series_id, start, end = query.after
@@ -313,14 +313,15 @@ def frequency_of(period):
 
 
 def _latest(stmt, query: ObservationQuery):
-    """``stmt`` (filtered) cut to the last ``query.latest`` periods of each series and frequency,
-    then ordered, paged (keyset) and limited as :func:`filtered` does.
+    """``stmt`` (filtered) kept to the last ``query.latest`` periods of each series and
+    frequency: its own order, keyset and limit then apply as they do without ``latest``.
 
-    A window function over the filtered rows, wrapped as a subquery so that the keyset and the
-    limit apply to its result. The rank is per series *and frequency*: a series that has months,
-    quarters and years keeps the last N of each (as SDMX, where a series has one frequency).
-    Series before the cursor's are dropped inside the subquery (they are whole partitions, so
-    no rank changes): a deep page ranks only what is left.
+    The rank is a window function over the very rows ``stmt`` serves (its joins and conditions,
+    history's included), narrowed to the observation ids: the cells kept are those ranked
+    within N, so the statement served keeps its columns, order, indexes and keyset. The rank
+    is per series *and frequency*: a series that has months, quarters and years keeps the last
+    N of each (as SDMX, where a series has one frequency). Series before the cursor's are
+    dropped from the ranking (they are whole partitions, so no rank changes).
     """
     o, s = t.observation, t.series
     rank = (
@@ -331,22 +332,12 @@ def _latest(stmt, query: ObservationQuery):
         )
         .label("latest_rank")
     )
-    names = list(stmt.selected_columns.keys())
+    ranking = stmt.with_only_columns(o.c.id.label("observation_id"), rank)
     if query.after is not None:
-        stmt = stmt.where(tuple_(s.c.region_code, s.c.id) >= tuple_(*query.after[:2]))
-    ranked = stmt.add_columns(rank).subquery("ranked")
-    c = ranked.c
-    outer = select(*(c[name] for name in names)).where(c.latest_rank <= query.latest)
-    if query.after is not None:
-        region_code, series_id, start, end = query.after
-        outer = outer.where(
-            tuple_(c.region_code, c.series_id, c.period_start, c.period_end)
-            > tuple_(region_code, series_id, start, end)
-        )
-    outer = outer.order_by(c.region_code, c.series_id, c.period_start, c.period_end)
-    if query.limit is not None:
-        outer = outer.limit(query.limit)
-    return outer
+        ranking = ranking.where(tuple_(s.c.region_code, s.c.id) >= tuple_(*query.after[:2]))
+    ranked = ranking.subquery("ranked")
+    kept = select(ranked.c.observation_id).where(ranked.c.latest_rank <= query.latest)
+    return stmt.where(o.c.id.in_(kept))
 
 
 def observation_select(query: ObservationQuery):
