@@ -300,6 +300,12 @@ class ObservationPageSchema(ma.Schema):
             "observations in tpt-provinsi`. Every page repeats them."
         },
     )
+    total = ma.fields.Integer(
+        metadata={
+            "description": "Only with `count=true`: how many rows the query has over all its "
+            "pages (the same on every page). Exact."
+        },
+    )
     as_of = ma.fields.String(
         allow_none=True,
         metadata={
