@@ -39,6 +39,7 @@ from opendata.api.observations import (
     PageArgs,
     _codes,
     common_query,
+    counted,
     file_name,
     region_warnings,
     warn_header,
@@ -224,7 +225,7 @@ class MultiObservationList(MethodView):
             texts += observation_parts(rows, meta.slugs, series, meta.dataset_id)
         warnings = warnings_of(parts)
         total = None
-        if args.get("count"):
+        if counted(args):
             total = sum(queries.count_observations(conn, part.query) for part in parts)
         body = write_page(texts, next_url, warnings, total)
         response = Response(body, mimetype="application/json")

@@ -182,12 +182,11 @@ class PageArgs(ObservationFilterArgs):
 
 
 class CountArgs(ma.Schema):
-    """``count=true``: the total rows of the query, on a paged answer."""
+    """``count=true``: the total rows of the query, on a paged answer (:func:`counted`)."""
 
-    count = ma.fields.Boolean(
-        truthy={"true"},
-        falsy={"false"},
-        error_messages={"invalid": "give count=true or count=false"},
+    count = Text(
+        give="count=true or count=false",
+        validate=ma.validate.OneOf(["true", "false"], error="give count=true or count=false"),
         metadata={
             "description": "`true` adds `total` to the page and the `X-Total-Count` header: "
             "how many rows the query has over all its pages (exact: one `COUNT` of the "
@@ -195,6 +194,11 @@ class CountArgs(ma.Schema):
             "dataset, so it is asked for). Downloads always send `X-Total-Count`."
         },
     )
+
+
+def counted(args: dict) -> bool:
+    """Whether the request asked for the total (``count=true``)."""
+    return args.get("count") == "true"
 
 
 class ObservationQueryArgs(PageArgs, HistoryArgs, CountArgs):
@@ -467,13 +471,13 @@ class ObservationList(MethodView):
             body = write_observations(rows, meta.slugs, series, next_url, warnings)
         else:
             body = history.json_page(conn, meta, rows, next_url, warnings, vintage)
-        if args.get("count"):
+        if counted(args):
             total = queries.count_observations(conn, query)
             body = with_total(body, total)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
-        if args.get("count"):
+        if counted(args):
             response.headers["X-Total-Count"] = str(total)
         history.stamp(response, vintage)
         return warn_header(response, warnings)
