@@ -513,9 +513,9 @@ def file_name(
     Built from parsed values only, never from the raw query text (a header never carries what a
     client sent): regions as BPS codes in the order asked for, periods as parsed, then each
     dimension filter (in the dataset's order) as ``<dimension id>-<codes>``, then
-    ``updated-after-<instant>`` and ``as-of-<instant>`` (UTC, no colons): filesystem-safe,
-    at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
-    however many filters there are.
+    ``within-<codes>``, ``level-<level>``, ``latest-<n>``, then ``updated-after-<instant>``
+    and ``as-of-<instant>`` (UTC, no colons): filesystem-safe, at most five codes a filter,
+    and cut to FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
     """
     parts = [dataset_id]
     if query.regions:
@@ -526,6 +526,12 @@ def file_name(
             parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
+    if query.within:
+        parts.append(f"within-{_codes(query.within)}")
+    if query.level:
+        parts.append(f"level-{query.level}")
+    if query.latest:
+        parts.append(f"latest-{query.latest}")
     for param in ("updated_after", "as_of"):  # in UTC, without colons: 2026-04-30T170000Z
         if args.get(param):
             stamp = history.rfc3339(history.parse_instant(args[param], param)) or ""
