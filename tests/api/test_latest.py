@@ -141,3 +141,12 @@ def test_achievement_takes_latest_within_and_level_as_observations_do(engine, ma
     ]
     whole = client.get(f"/api/v1/datasets/tpt-target/achievement.csv?{query}")
     assert whole.get_data(as_text=True).count("\r\n") == len(achievement["data"]) + 1
+
+
+def test_revisions_take_latest_and_within_as_observations_do(client):
+    for query in ("latest=1", "within=6300&level=regency", "latest=2&region=6300"):
+        cells = client.get(f"/api/v1/datasets/demo/revisions?{query}").get_json()["data"]
+        observations = client.get(f"{URL}?{query}").get_json()["data"]
+        assert [(c["region"], c["period"]) for c in cells] == [
+            (o["region"], o["period"]) for o in observations
+        ]
