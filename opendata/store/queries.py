@@ -55,11 +55,13 @@ class ObservationQuery:
     #: ``changed_until_run``, each with its change and when it was made (two more columns)
     changed_after_run: int | None = None
     changed_until_run: int | None = None
-    #: ``within``/``level``, as asked (canonical codes) and resolved: the regions they add to
-    #: ``regions`` (:func:`opendata.filters.regions_under`). None when neither was given; an
-    #: empty tuple then serves nothing more than ``regions`` (not every region).
+    #: ``within`` as asked (canonical codes) and ``level``: they name the filter (cursor
+    #: digests, file names, warnings); ``tree_regions`` is what they select
     within: Sequence[str] = ()
     level: str | None = None
+    #: the regions ``within``/``level`` add to ``regions``
+    #: (:func:`opendata.filters.regions_under`); None when neither was given. An empty tuple
+    #: serves nothing more than ``regions``, never every region.
     tree_regions: Sequence[str] | None = None
     #: ``latest``: keep the last N periods of each series and frequency (after the other filters)
     latest: int | None = None
@@ -252,11 +254,8 @@ def _observation_select(query: ObservationQuery):
 
 
 def filtered(stmt, query: ObservationQuery):
-    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit.
-
-    ``stmt`` selects at least ``region_code``, ``series_id``, ``period_start`` and
-    ``period_end`` under those names (``latest`` orders and pages on them).
-    """
+    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit
+    (and ``latest``, which ranks the observations ``stmt`` keeps: see :func:`_latest`)."""
     o, s = t.observation, t.series
     served = query.served_regions()
     if served is not None:
@@ -346,7 +345,9 @@ def observation_select(query: ObservationQuery):
     return _observation_select(query)
 
 
-def count_observations(conn: Connection, query: ObservationQuery, at_most: int | None = None):
+def count_observations(
+    conn: Connection, query: ObservationQuery, at_most: int | None = None
+) -> int:
     """How many observations ``query`` serves (from its first row: ``after`` and ``limit`` are
     not read), exact; with ``at_most``, counted up to that many (a bounded count: cheap).
 
