@@ -18,6 +18,7 @@ from opendata.api import (
     datasets,
     health,
     jsonstat,
+    multi,
     observations,
     regions,
     revisions,
@@ -42,6 +43,7 @@ RESOURCES = (
     xlsx,
     jsonstat,
     datapackage,
+    multi,
 )
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\
