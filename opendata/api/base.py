@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from functools import wraps
 from typing import Any
@@ -123,15 +123,28 @@ class Blueprint(flask_smorest.Blueprint):
             responses.setdefault("400", "BAD_REQUEST")
         return doc
 
-    def versioned(self, func=None, *, keep: bool = True, runs: bool = False, fresh: bool = False):
+    def versioned(
+        self,
+        func=None,
+        *,
+        keep: bool = True,
+        runs: bool = False,
+        fresh: bool = False,
+        representation: Callable[[], str] | None = None,
+    ):
         """Decorate a GET view: ETag, 304 and (with ``keep``) the response cache.
 
         With ``runs``, the response also changes with every finished harvest run, also one
         that changed no data (for views that show the last harvest); with ``fresh``, also when
         a dataset's freshness changes with the clock (due, overdue: ``context.freshness``).
+        With ``representation`` (a view that negotiates its format from ``Accept``: see
+        ``api/negotiate.py``), what it returns is part of the cache key and the ETag, so two
+        representations of one URL never share either, and every answer has ``Vary: Accept``.
         """
         if func is None:
-            return lambda f: self.versioned(f, keep=keep, runs=runs, fresh=fresh)
+            return lambda f: self.versioned(
+                f, keep=keep, runs=runs, fresh=fresh, representation=representation
+            )
 
         @wraps(func)
         def wrapper(*args, **kwargs):
@@ -143,6 +156,8 @@ class Blueprint(flask_smorest.Blueprint):
             if fresh:
                 states = sorted((d, f.state, f.due) for d, f in freshness().items())
                 key = f"{hashlib.blake2b(repr(states).encode(), digest_size=8).hexdigest()} {key}"
+            if representation is not None:
+                key = f"{representation()} {key}"
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail
@@ -159,6 +174,8 @@ class Blueprint(flask_smorest.Blueprint):
                 etag = matched  # the tag the client holds: a compressed body's carries ":gzip"
             response.set_etag(etag)
             response.headers["Cache-Control"] = CACHE_CONTROL
+            if representation is not None:
+                response.vary.add("Accept")
             return response
 
         # flask-smorest documents If-None-Match, 304 and the ETag header of "etag" views.

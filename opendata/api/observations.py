@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
-from opendata.api import history
+from opendata.api import history, negotiate
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
@@ -138,6 +138,13 @@ class PageArgs(ObservationFilterArgs):
 
 class ObservationQueryArgs(PageArgs, HistoryArgs):
     """Filters, history and the page of the JSON observations."""
+
+    format_ = Text(
+        data_key="format",
+        give=f"a format ({', '.join(negotiate.FORMATS)})",
+        validate=ma.validate.OneOf(list(negotiate.FORMATS)),
+        metadata={"description": negotiate.FORMAT_DESCRIPTION},
+    )
 
 
 class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
@@ -323,7 +330,7 @@ def warn_header(response: Response, warnings: list[str]) -> Response:
 @blp.route("/datasets/<dataset_id>/observations")
 class ObservationList(MethodView):
     @history.cache_control
-    @blp.versioned
+    @blp.versioned(representation=negotiate.representation)
     @blp.arguments(ObservationQueryArgs, location="query")
     @blp.response(
         200,
@@ -334,7 +341,9 @@ class ObservationList(MethodView):
             history.AS_OF_HEADER: AS_OF_HEADER,
         },
     )
+    @blp.doc(responses={"200": {"content": negotiate.OTHER_CONTENT}})
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, args, dataset_id):
         """Observations of a dataset, a page at a time
 
@@ -343,7 +352,11 @@ class ObservationList(MethodView):
         order (region, series, period); follow `next` (or the `Link` header) for the next page.
         The cursor is bound to the filters: keep them while paging. `as_of` serves the
         observations as they were at an instant, `updated_after` what changed since one.
+        `format=` (or `Accept`) picks another representation: see docs/api.md, Formats.
         """
+        other = negotiate.dispatch(dataset_id)  # format= or Accept: CSV, XLSX, SDMX ...
+        if other is not None:
+            return other
         query = filter_query(dataset_id, args)
         conn = connection()
         cursor, until = history.split_cursor(args.get("cursor"))
