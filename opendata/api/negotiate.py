@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
@@ -80,6 +81,25 @@ OTHER_CONTENT = {
     sdmx_format.DATA_TYPE: {"schema": {"type": "string"}},
     sdmx_format.CSV_TYPE: {"schema": {"type": "string"}},
 }
+
+
+def document(blp):
+    """Decorate the JSON view: its 200 answer also lists each other media type (OpenAPI 3 puts
+    the content types of one status in one response); and the 406 of an Accept naming none,
+    the 413 of SDMX-ML and XLSX past their row limits."""
+
+    def decorate(view):
+        view = blp.alt_response(406, response="NOT_ACCEPTABLE")(view)
+        view = blp.alt_response(413, response=HTTPStatus(413).name)(view)  # named per Python
+        for media_type, content in reversed(OTHER_CONTENT.items()):
+            view = blp.alt_response(
+                200, schema=content["schema"], content_type=media_type, success=True
+            )(view)
+        return view
+
+    return decorate
+
+
 #: media type in Accept -> format, JSON first: what ``*/*`` gets
 OFFERS = {media_type: f.name for f in FORMATS.values() for media_type in f.accepted}
 #: what :func:`representation` says when Accept names nothing served

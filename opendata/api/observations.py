@@ -341,9 +341,8 @@ class ObservationList(MethodView):
             history.AS_OF_HEADER: AS_OF_HEADER,
         },
     )
-    @blp.doc(responses={"200": {"content": negotiate.OTHER_CONTENT}})
+    @negotiate.document(blp)  # the 200's other media types, 406, 413
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(406, response="NOT_ACCEPTABLE")
     def get(self, args, dataset_id):
         """Observations of a dataset, a page at a time
 

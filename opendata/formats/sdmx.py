@@ -71,6 +71,11 @@ CONCEPTS = {
     OBS_COMMENT: {"id": "Catatan", "en": "Observation comment (the source's note)"},
     OBS_VALUE_TO: {"id": "Nilai akhir rentang", "en": "Other end of a range"},
 }
+#: the most observations served as SDMX-ML: sdmx1 makes model objects and elements for each,
+#: 7 to 12 times the CSV's time (bench/sdmx_formats.py, on a loaded machine: 298,620 rows took
+#: 71 s against the CSV's 6 s; 89,586 rows 29 s against 4 s), so a larger query is a 413 that
+#: points to SDMX-CSV (memory stays flat either way)
+MAX_DATA_ROWS = 100_000
 #: bytes of XML gathered before a chunk is yielded
 CHUNK_BYTES = 64 * 1024
 CSV_CHUNK_ROWS = 1000
@@ -354,7 +359,13 @@ def write_data(
                         )
                     one = m.StructureSpecificDataSet(structured_by=dsd)
                     one.add_obs(observations, dsd.make_key(m.SeriesKey, key))
-                    for element in writer.recurse(one):
+                    written = writer.recurse(one)
+                    for element in list(written):
+                        # sdmx1 declares every SDMX namespace on each element it makes: a
+                        # series, detached, needs none of them (it and its attributes are
+                        # unqualified)
+                        written.remove(element)
+                        etree.cleanup_namespaces(element)
                         xf.write(element)
                     if sink.size >= CHUNK_BYTES:
                         xf.flush()

@@ -271,3 +271,16 @@ def test_the_web_app_does_not_import_sdmx1_at_start():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     imported = set(out.stdout.split())
     assert not sorted(m for m in imported if m.split(".")[0] in ("sdmx", "pandas", "lxml"))
+
+
+def test_sdmx_ml_past_its_row_limit_is_a_413_pointing_to_sdmx_csv(client, monkeypatch):
+    monkeypatch.setattr(sdmx_format, "MAX_DATA_ROWS", 3)
+    response = client.get(observations("demo", "region=6371&format=sdmx-ml"))
+    assert response.status_code == 413
+    problem = response.get_json()
+    assert problem["sdmx_csv"] == "/api/v1/datasets/demo/observations?region=6371&format=sdmx-csv"
+    assert problem["csv"] == "/api/v1/datasets/demo/observations.csv?region=6371"
+    assert problem["sdmx_csv"] in problem["detail"]
+    assert client.get(problem["sdmx_csv"]).status_code == 200
+    narrow = client.get(observations("demo", "region=6372&format=sdmx-ml"))
+    assert narrow.status_code == 200  # three rows: at the limit
