@@ -22,7 +22,7 @@ itself is ``$0024``): :func:`sdmx_id`.
 
 The messages are built with sdmx1's model and written with its writer (``sdmx.to_xml``). The
 data is streamed: sdmx1 writes each series (its model objects are made one series at a time),
-and lxml's incremental writer puts them into the message whose envelope sdmx1 wrote, so memory
+between the head and tail of the message's envelope, which sdmx1 wrote too, so memory
 stays flat however long the answer. ``import sdmx`` costs about half a second and 80 MiB
 (pandas): this module imports it inside its functions only, never when the web app starts.
 
@@ -79,6 +79,8 @@ MAX_DATA_ROWS = 100_000
 #: bytes of XML gathered before a chunk is yielded
 CHUNK_BYTES = 64 * 1024
 CSV_CHUNK_ROWS = 1000
+#: the comment that marks where the series go in the data message's envelope
+_SERIES = "series"
 
 _ID = re.compile(r"[A-Za-z0-9_@\-]+")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_@\-]")
@@ -267,23 +269,6 @@ def write_structure(layout: Layout, described: Described, prepared: datetime) ->
     return sdmx.to_xml(msg, pretty_print=True)
 
 
-class _Sink:
-    """A file object that keeps what lxml writes until it is taken."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(bytes(data))
-        self.size += len(data)
-
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts, self.size = [], 0
-        return data
-
-
 def _attribute_values(row: Sequence, attributes: Mapping[str, Any], ranges: bool) -> dict:
     from sdmx.model import v21 as m
 
@@ -324,53 +309,48 @@ def write_data(
             observation_dimension=dsd.dimensions.get(TIME_PERIOD),
         )
     )
-    header, dataset = envelope[0], envelope[1]
+    # The envelope as sdmx1 writes it, split where the series go (a comment in the data set)
+    envelope[1].append(etree.Comment(_SERIES))
+    text = etree.tostring(envelope, encoding="utf-8", xml_declaration=True)  # as sdmx.to_xml
+    head, _, tail = text.partition(f"<!--{_SERIES}-->".encode())
     measure = dsd.measures.get(OBS_VALUE)
     attributes = {a.id: a for a in dsd.attributes}
     empty: Mapping[str, tuple[str, str]] = {}
-    sink = _Sink()
-    with etree.xmlfile(sink, encoding="utf-8") as xf:
-        xf.write_declaration()
-        with xf.element(envelope.tag, nsmap=envelope.nsmap):
-            xf.write(header)
-            with xf.element(dataset.tag, dict(dataset.attrib)):
-                for series_id, series_rows in groupby(rows, key=lambda row: row[3]):
-                    values = series_dimensions.get(series_id, empty)
-                    key = {
-                        REGION: None,
-                        INDICATOR: sdmx_id(series_indicators.get(series_id, "")),
-                    }
-                    key |= {
-                        dimension_id: sdmx_id(values.get(slug, ("", ""))[0])
-                        for slug, dimension_id in layout.breakdowns.items()
-                    }
-                    observations = []
-                    for row in series_rows:
-                        key[REGION] = row[0]
-                        observations.append(
-                            m.Observation(
-                                dimension=m.Key(TIME_PERIOD=row[2]),
-                                value=row[6],
-                                value_for=measure,
-                                attached_attribute=_attribute_values(
-                                    row, attributes, layout.ranges
-                                ),
-                            )
-                        )
-                    one = m.StructureSpecificDataSet(structured_by=dsd)
-                    one.add_obs(observations, dsd.make_key(m.SeriesKey, key))
-                    written = writer.recurse(one)
-                    for element in list(written):
-                        # sdmx1 declares every SDMX namespace on each element it makes: a
-                        # series, detached, needs none of them (it and its attributes are
-                        # unqualified)
-                        written.remove(element)
-                        etree.cleanup_namespaces(element)
-                        xf.write(element)
-                    if sink.size >= CHUNK_BYTES:
-                        xf.flush()
-                        yield sink.take()
-    yield sink.take()
+    parts, size = [head], len(head)
+    for series_id, series_rows in groupby(rows, key=lambda row: row[3]):
+        values = series_dimensions.get(series_id, empty)
+        key = {REGION: None, INDICATOR: sdmx_id(series_indicators.get(series_id, ""))}
+        key |= {
+            dimension_id: sdmx_id(values.get(slug, ("", ""))[0])
+            for slug, dimension_id in layout.breakdowns.items()
+        }
+        observations = []
+        for row in series_rows:
+            key[REGION] = row[0]
+            observations.append(
+                m.Observation(
+                    dimension=m.Key(TIME_PERIOD=row[2]),
+                    value=row[6],
+                    value_for=measure,
+                    attached_attribute=_attribute_values(row, attributes, layout.ranges),
+                )
+            )
+        one = m.StructureSpecificDataSet(structured_by=dsd)
+        one.add_obs(observations, dsd.make_key(m.SeriesKey, key))
+        written = writer.recurse(one)
+        for element in list(written):
+            # sdmx1 declares every SDMX namespace on each element it makes: a series,
+            # detached, needs none of them (it and its attributes are unqualified)
+            written.remove(element)
+            etree.cleanup_namespaces(element)
+            text = etree.tostring(element, encoding="utf-8")
+            parts.append(text)
+            size += len(text)
+        if size >= CHUNK_BYTES:
+            yield b"".join(parts)
+            parts, size = [], 0
+    parts.append(tail)
+    yield b"".join(parts)
 
 
 def write_sdmx_csv(
