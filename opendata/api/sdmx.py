@@ -41,7 +41,7 @@ blp = Blueprint(
 )
 
 STRUCTURE_DESCRIPTION = (
-    "An SDMX-ML 2.1 structure message (agency `OPENDATA_KALSEL`, version `1.0`): the "
+    "An SDMX-ML 2.1 structure message (agency `KALSEL_OPENDATA`, version `1.0`): the "
     "dataflow and the data structure definition (DSD), both with the dataset's id; the "
     "concept scheme `CS_<ID>`; codelists `CL_<ID>_REGION` (the regions with figures in the "
     "dataset, BPS codes), `CL_<ID>_INDICATOR` and one per breakdown (`CL_<ID>_<BREAKDOWN>`), "

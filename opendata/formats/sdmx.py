@@ -1,6 +1,6 @@
 """SDMX 2.1 of a dataset: the structure message, structure-specific data, and SDMX-CSV 1.0.
 
-The structures (agency ``OPENDATA_KALSEL``, version ``1.0``), for the dataset ``demo``:
+The structures (agency ``KALSEL_OPENDATA``, version ``1.0``), for the dataset ``demo``:
 
 - a dataflow ``demo`` and a data structure definition (DSD) ``demo``; a concept scheme
   ``CS_DEMO`` naming every component;
@@ -27,7 +27,7 @@ stays flat however long the answer. ``import sdmx`` costs about half a second an
 (pandas): this module imports it inside its functions only, never when the web app starts.
 
 SDMX-CSV 1.0 is written here row by row, not with ``sdmx.to_csv``, which needs the whole table
-as a pandas frame: ``DATAFLOW`` (``OPENDATA_KALSEL:demo(1.0)``), the dimensions, ``OBS_VALUE``,
+as a pandas frame: ``DATAFLOW`` (``KALSEL_OPENDATA:demo(1.0)``), the dimensions, ``OBS_VALUE``,
 the attributes; free-text cells (unit, flag, note) get the formula guard of every CSV of the
 API (:func:`opendata.formats.csv.neutralize`), codes and values never do.
 """
@@ -45,7 +45,7 @@ from typing import Any
 
 from opendata.formats.csv import neutralize
 
-AGENCY = "OPENDATA_KALSEL"
+AGENCY = "KALSEL_OPENDATA"  # not OPENDATA_...: that prefix names the settings (env vars)
 AGENCY_NAME = {"en": "Open statistics of Kalimantan Selatan", "id": "Statistik terbuka Kalsel"}
 VERSION = "1.0"
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml;version=2.1"
@@ -136,7 +136,7 @@ class Layout:
 
     @property
     def dataflow_ref(self) -> str:
-        """``OPENDATA_KALSEL:demo(1.0)``: the dataflow as SDMX-CSV 1.0 names it."""
+        """``KALSEL_OPENDATA:demo(1.0)``: the dataflow as SDMX-CSV 1.0 names it."""
         return f"{AGENCY}:{sdmx_id(self.dataset_id)}({VERSION})"
 
 

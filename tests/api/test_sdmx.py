@@ -77,7 +77,7 @@ def test_the_structure_names_every_component_and_code(client):
     assert [d.id for d in dsd.dimensions] == ["REGION", "INDICATOR", "JENIS_KELAMIN", "TIME_PERIOD"]
     assert [m.id for m in dsd.measures] == ["OBS_VALUE"]
     assert [a.id for a in dsd.attributes] == ["OBS_STATUS", "UNIT_MEASURE", "OBS_COMMENT"]
-    assert dsd.maintainer.id == "OPENDATA_KALSEL"
+    assert dsd.maintainer.id == "KALSEL_OPENDATA"
     flow = message.dataflow["demo"]
     assert flow.structure is dsd or flow.structure.id == "demo"
     regions = message.codelist["CL_DEMO_REGION"]
@@ -166,7 +166,7 @@ def test_the_sdmx_csv_is_what_sdmx1_writes_of_the_sdmx_ml(client):
     assert sorted(map(comparable, ours), key=repr) == sorted(
         map(comparable, theirs.to_dict("records")), key=repr
     )
-    assert {row["DATAFLOW"] for row in ours} == {"OPENDATA_KALSEL:demo(1.0)"}
+    assert {row["DATAFLOW"] for row in ours} == {"KALSEL_OPENDATA:demo(1.0)"}
     exact = {(r["REGION"], r["JENIS_KELAMIN"], r["TIME_PERIOD"]): r["OBS_VALUE"] for r in ours}
     assert exact[("6372", "2", "2024-Q1")] == "0.000000000000000000012345678901234567"
     assert exact[("6371", "1", "2024")] == ""
