@@ -8,8 +8,9 @@ is a 406 problem listing them. JSON-stat has no media type of its own (it is
 ``application/json``): only ``format=jsonstat`` selects it.
 
 A format with a URL of its own (``observations.csv``, ``.xlsx``, ``.jsonstat``) is answered by
-that URL's view, called as it is with the query minus ``format`` and the request's endpoint set
-to it, so the answer is that URL's (body, headers, errors: ``limit`` is a 400 there too). The
+that URL's view, called as it is with the query minus ``format`` and the JSON pages' ``cursor``
+and ``limit`` (ignored: a download is whole), and the request's endpoint set to it, so the
+answer is that URL's (body, headers, errors: ``updated_after`` is a 400 for XLSX there too). The
 SDMX data, which has no other URL, is :func:`opendata.api.sdmx.data_response`.
 
 Caching: :func:`representation` is part of the response cache's key and of the ETag
@@ -68,8 +69,9 @@ FORMAT_DESCRIPTION = (
     "`observations.csv`), `xlsx` (of `observations.xlsx`), `jsonstat` (of "
     "`observations.jsonstat`), `sdmx-ml` (SDMX-ML 2.1 structure-specific data, whose structure "
     "is `/datasets/{id}/structure`) or `sdmx-csv` (SDMX-CSV 1.0). Each answers what its own "
-    "URL answers, with that URL's parameters (`cursor` and `limit` are JSON's only: a 400 "
-    "elsewhere; `updated_after` is JSON's and CSV's). Wins over `Accept`, which selects the "
+    "URL answers, with that URL's parameters (`cursor` and `limit` page the JSON only: other "
+    "formats ignore them; `as_of` is not JSON-stat's, `updated_after` JSON's and CSV's only, "
+    "a 400 elsewhere). Wins over `Accept`, which selects the "
     "same by media type (`text/csv`, the XLSX type, `application/vnd.sdmx.structurespecificdata"
     "+xml`, `application/vnd.sdmx.data+csv`, with or without their `version`); an `Accept` "
     "naming none of them is a 406. See docs/api.md, Formats and negotiation."
@@ -132,12 +134,17 @@ def not_acceptable() -> Response:
     )
 
 
+#: parameters of the JSON pages that another format ignores: ``format`` itself, and paging
+#: (meaningless for a download, which is whole)
+JSON_ONLY = ("format", "cursor", "limit")
+
+
 @contextmanager
 def _as_endpoint(endpoint: str) -> Iterator[None]:
-    """Run a view as if the request had come to ``endpoint`` without ``format``."""
+    """Run a view as if the request had come to ``endpoint`` without JSON_ONLY's parameters."""
     saved_args, saved_rule = request.args, request.url_rule
     request.args = ImmutableMultiDict(
-        [(key, value) for key, value in saved_args.items(multi=True) if key != "format"]
+        [(key, value) for key, value in saved_args.items(multi=True) if key not in JSON_ONLY]
     )
     request.url_rule = next(current_app.url_map.iter_rules(endpoint))
     try:

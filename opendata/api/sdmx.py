@@ -126,7 +126,7 @@ class DatasetStructure(MethodView):
 
 def too_many(dataset_id: str) -> Response:
     """The 413 of an SDMX-ML query past MAX_DATA_ROWS: the same query as SDMX-CSV, and CSV."""
-    params = list(request.args.items(multi=True))  # without format: see negotiate._as_endpoint
+    params = list(request.args.items(multi=True))  # no format, limit: negotiate._as_endpoint
     sdmx_csv = link(
         "observations.ObservationList",
         urlencode([*params, ("format", "sdmx-csv")], safe=",:"),
@@ -145,7 +145,8 @@ def too_many(dataset_id: str) -> Response:
 
 def data_response(dataset_id: str, as_csv: bool) -> Response:
     """The observations as SDMX-ML structure-specific data, or SDMX-CSV 1.0: every row that
-    the filters keep, streamed (``as_of`` too; paging parameters are refused: 400)."""
+    the filters keep, streamed (``as_of`` too; the JSON's paging is ignored, ``updated_after``
+    a 400)."""
     args = Blueprint.ARGUMENTS_PARSER.parse(SdmxDataArgs(), request, location="query")
     query = filter_query(dataset_id, args)
     conn = connection()

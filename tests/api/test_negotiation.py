@@ -12,10 +12,14 @@ import io
 
 import openpyxl
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 
 from opendata.api import negotiate
 from opendata.api.xlsx import XLSX
 from opendata.formats import sdmx as sdmx_format
+from tests.api import test_schemathesis
+from tests.api.test_schemathesis import served  # noqa: F401 - a fixture
 
 URL = "/api/v1/datasets/demo/observations"
 QUERY = "region=6371,6372&from=2024"
@@ -109,13 +113,21 @@ def test_an_unknown_format_is_a_400_naming_the_choices(client):
         assert name in message
 
 
-def test_a_format_refuses_what_its_own_url_refuses(client):
-    for name in ("csv", "xlsx", "jsonstat", "sdmx-ml", "sdmx-csv"):
-        response = client.get(f"{URL}?format={name}&limit=5")
-        assert response.status_code == 400, name
-        assert "limit" in response.get_json()["errors"]
+def test_a_format_ignores_the_json_paging_and_refuses_what_its_own_url_refuses(client):
+    for name, suffix in (("csv", ".csv"), ("jsonstat", ".jsonstat"), ("sdmx-csv", "")):
+        paged = client.get(f"{URL}?format={name}&limit=1&region=6371")
+        assert paged.status_code == 200, name
+        whole = client.get(
+            f"{URL}{suffix}?region=6371" + ("&format=sdmx-csv" if not suffix else "")
+        )
+        assert paged.get_data() == whole.get_data()  # a download is whole
+    assert client.get(f"{URL}.csv?limit=1").status_code == 400  # as its own URL says
     assert client.get(f"{URL}?format=csv&updated_after=2000-01-01").status_code == 200
-    assert client.get(f"{URL}?format=xlsx&updated_after=2000-01-01").status_code == 400
+    for name in ("xlsx", "sdmx-ml", "sdmx-csv", "jsonstat"):
+        response = client.get(f"{URL}?format={name}&updated_after=2000-01-01")
+        assert response.status_code == 400, name
+        assert "updated_after" in response.get_json()["errors"]
+    assert client.get(f"{URL}?format=jsonstat&as_of=2000-01-01").status_code == 400
     assert client.get("/api/v1/datasets/nope/observations?format=csv").status_code == 404
 
 
@@ -166,3 +178,29 @@ def test_the_spec_lists_each_media_type_and_the_format_values(client):
     (parameter,) = [p for p in operation["parameters"] if p.get("name") == "format"]
     assert parameter["schema"]["enum"] == list(negotiate.FORMATS)
     assert "406" in operation["responses"]
+
+
+def _formats_spec() -> dict:
+    """The spec of the observations only, ``format`` steered to the downloads that refuse
+    ``updated_after`` (left out here), so every other schema-valid request must succeed."""
+    spec = test_schemathesis._spec()
+    path = "/api/v1/datasets/{dataset_id}/observations"
+    spec["paths"] = {path: spec["paths"][path]}
+    operation = spec["paths"][path]["get"]
+    operation["parameters"] = [
+        p for p in operation["parameters"] if p.get("name") != "updated_after"
+    ]
+    for parameter in operation["parameters"]:
+        if parameter.get("name") == "format":
+            parameter["schema"] = {"type": "string", "enum": ["xlsx", "sdmx-ml", "sdmx-csv"]}
+            parameter["required"] = True
+    return spec
+
+
+formats_schema = schemathesis.openapi.from_dict(_formats_spec())
+
+
+@formats_schema.parametrize()
+@settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_downloads_do_what_the_spec_says(case, served):  # noqa: F811 - the fixture
+    case.call_and_validate(app=served, headers={"Accept-Encoding": "identity"})

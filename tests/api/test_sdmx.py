@@ -224,9 +224,9 @@ def test_two_breakdowns_and_flags_in_sdmx_csv(demo_client):
 def test_unknown_dataset_and_bad_filters_are_problems(client):
     assert client.get("/api/v1/datasets/nope/structure").status_code == 404
     assert client.get(observations("nope", "format=sdmx-ml")).status_code == 404
-    bad = client.get(observations("demo", "format=sdmx-ml&limit=5"))
+    bad = client.get(observations("demo", "format=sdmx-ml&updated_after=2000-01-01"))
     assert bad.status_code == 400
-    assert "limit" in bad.get_json()["errors"]
+    assert "updated_after" in bad.get_json()["errors"]
     bad = client.get(observations("demo", "format=sdmx-csv&from=2024-13"))
     assert bad.status_code == 400
     assert bad.headers["Content-Type"] == "application/problem+json"
