@@ -125,6 +125,10 @@ COMPRESSED_TYPES = (
     "text/css",
     "application/javascript",
     "text/javascript",
+    # SDMX (api/sdmx.py): XML and CSV that gzip shrinks tenfold (matched without ;version=)
+    "application/vnd.sdmx.structure+xml",
+    "application/vnd.sdmx.structurespecificdata+xml",
+    "application/vnd.sdmx.data+csv",
 )
 
 

@@ -10,6 +10,7 @@ makes of the SDMX-ML, and read with the csv module and pandas.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import subprocess
@@ -284,3 +285,15 @@ def test_sdmx_ml_past_its_row_limit_is_a_413_pointing_to_sdmx_csv(client, monkey
     assert client.get(problem["sdmx_csv"]).status_code == 200
     narrow = client.get(observations("demo", "region=6372&format=sdmx-ml"))
     assert narrow.status_code == 200  # three rows: at the limit
+
+
+def test_sdmx_is_gzipped_when_asked(client):
+    for path in (observations("demo", "format=sdmx-ml"), "/api/v1/datasets/demo/structure"):
+        plain = client.get(path)
+        packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert packed.headers["Content-Encoding"] == "gzip", path
+        assert gzip.decompress(packed.get_data()) == plain.get_data()
+    packed = client.get(
+        observations("demo", "format=sdmx-csv"), headers={"Accept-Encoding": "gzip"}
+    )
+    assert packed.headers["Content-Encoding"] == "gzip"
