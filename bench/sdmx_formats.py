@@ -8,8 +8,8 @@ dimensions; ``bench/api/generate.py`` makes the store, cached): the whole datase
 ``bench/xlsx.py``: each download once, in a process of its own, through the app in-process (the
 body read to its end), after a one-row request of the same format (the app's caches; for SDMX,
 sdmx1's import, which a web worker pays on its first SDMX request); the peak resident memory
-above the process's memory before the request. Times are wall clock on a shared machine:
-compare the formats of one run (ratios to the CSV of the same query).
+above the process's memory before the request. Wall time and the process's CPU time: on a
+shared machine compare the CPU times of one run (ratios to the CSV of the same query).
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ CASES = [
 ]
 
 
+def _cpu() -> float:
+    """This process's CPU time (user and system): steadier than wall time on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(store: Path, name: str, query: str) -> dict:
     """Download the dataset as ``name`` once in this process: time, size, rows, memory."""
     from opendata import create_app
@@ -51,10 +57,12 @@ def measure(store: Path, name: str, query: str) -> dict:
     assert warm.status_code == 200, warm.get_data(as_text=True)
     warm.get_data()
     before = _rss_mib()
+    cpu = _cpu()
     started = time.perf_counter()
     response = client.get((url + query).rstrip("?&"))
     size = sum(len(chunk) for chunk in response.response)
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert response.status_code == 200
     rows = _rows(store) if not query else _rows_from(store, "2023-07")
@@ -63,6 +71,7 @@ def measure(store: Path, name: str, query: str) -> dict:
         "query": query,
         "rows": rows,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
         "rows_per_s": round(rows / seconds),
         "bytes": size,
         "rss_before_mib": round(before, 1),
@@ -102,10 +111,11 @@ def main() -> None:
         results.append(json.loads(done.stdout))
     reference = {r["query"]: r for r in results if r["format"] == "csv"}
     for r in results:
-        ratio = r["seconds"] / reference[r["query"]]["seconds"]
+        ref = reference[r["query"]]
         print(
             f"{r['format']:>8} {r['query'] or 'all':>12}: {r['rows']:,} rows in {r['seconds']} s "
-            f"= {r['rows_per_s']:,} rows/s ({ratio:.1f}x the CSV), {r['bytes'] / 2**20:.1f} MiB; "
+            f"({r['cpu_seconds']} s CPU: {r['cpu_seconds'] / ref['cpu_seconds']:.1f}x the CSV's) "
+            f"= {r['rows_per_s']:,} rows/s, {r['bytes'] / 2**20:.1f} MiB; "
             f"peak RSS {r['peak_rss_mib']} MiB (+{r['peak_above_mib']} MiB over "
             f"{r['rss_before_mib']} MiB before the request)"
         )

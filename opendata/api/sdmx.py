@@ -136,7 +136,7 @@ def too_many(dataset_id: str) -> Response:
     return problem(
         413,
         f"this query matches more than {sdmx.MAX_DATA_ROWS} observations, more than SDMX-ML is "
-        f"served for (sdmx1 writes it 7 to 12 times slower than CSV): narrow it (region, from, "
+        f"served for (sdmx1 writes it about 8 times slower than CSV): narrow it (region, from, "
         f"to, dim.<id>) or download the same query as SDMX-CSV: {sdmx_csv}",
         sdmx_csv=sdmx_csv,
         csv=csv,

@@ -72,9 +72,9 @@ CONCEPTS = {
     OBS_VALUE_TO: {"id": "Nilai akhir rentang", "en": "Other end of a range"},
 }
 #: the most observations served as SDMX-ML: sdmx1 makes model objects and elements for each,
-#: 7 to 12 times the CSV's time (bench/sdmx_formats.py, on a loaded machine: 298,620 rows took
-#: 71 s against the CSV's 6 s; 89,586 rows 29 s against 4 s), so a larger query is a 413 that
-#: points to SDMX-CSV (memory stays flat either way)
+#: 8.4 times the CSV's CPU time (bench/sdmx_formats.py: 89,586 rows in 7.6 s of CPU, about
+#: 12,000 rows/s, against the CSV's 0.9 s), so 100,000 rows cost about 8 s of a worker's CPU; a
+#: larger query is a 413 that points to SDMX-CSV (memory stays flat either way)
 MAX_DATA_ROWS = 100_000
 #: bytes of XML gathered before a chunk is yielded
 CHUNK_BYTES = 64 * 1024
