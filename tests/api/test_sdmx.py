@@ -297,3 +297,12 @@ def test_sdmx_is_gzipped_when_asked(client):
         observations("demo", "format=sdmx-csv"), headers={"Accept-Encoding": "gzip"}
     )
     assert packed.headers["Content-Encoding"] == "gzip"
+
+
+def test_sdmx1_reads_sdmx_csv_2_only(client):
+    """Why the SDMX-CSV 1.0 test compares with sdmx1's writer: its reader refuses 1.0 (2.28).
+    Should this fail, sdmx1 reads 1.0: read our SDMX-CSV back with it instead."""
+    dsd = structure(client, "demo").structure["demo"]
+    body = client.get(observations("demo", "format=sdmx-csv")).get_data()
+    with pytest.raises(ValueError, match="SDMX-CSV 2.0.0"):
+        sdmx.read_sdmx(io.BytesIO(body), format="CSV", structure=dsd)
