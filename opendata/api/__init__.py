@@ -23,6 +23,7 @@ from opendata.api import (
     regions,
     revisions,
     runs,
+    sdmx,
     xlsx,
 )
 from opendata.api.base import SettingsPlugin
@@ -44,6 +45,7 @@ RESOURCES = (
     jsonstat,
     datapackage,
     multi,
+    sdmx,
 )
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\
@@ -126,6 +128,10 @@ COMPRESSED_TYPES = (
     "text/css",
     "application/javascript",
     "text/javascript",
+    # SDMX (api/sdmx.py): XML and CSV that gzip shrinks tenfold (matched without ;version=)
+    "application/vnd.sdmx.structure+xml",
+    "application/vnd.sdmx.structurespecificdata+xml",
+    "application/vnd.sdmx.data+csv",
 )
 
 

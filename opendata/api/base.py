@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from functools import wraps
 from typing import Any
@@ -95,6 +95,12 @@ class QueryArgs(ma.Schema):
     openapi_parameters: tuple[dict[str, Any], ...] = ()
 
 
+class LangArgs(QueryArgs):
+    """Only ``lang``: the language of the titles of the answer (:mod:`opendata.api.lang`)."""
+
+    lang = languages.lang_field()
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: strict query parsing and data-versioned responses."""
 
@@ -132,6 +138,7 @@ class Blueprint(flask_smorest.Blueprint):
         runs: bool = False,
         fresh: bool = False,
         lang: bool = False,
+        representation: Callable[[], str] | None = None,
     ):
         """Decorate a GET view: ETag, 304 and (with ``keep``) the response cache.
 
@@ -139,9 +146,14 @@ class Blueprint(flask_smorest.Blueprint):
         that changed no data (for views that show the last harvest); with ``fresh``, also when
         a dataset's freshness changes with the clock (due, overdue: ``context.freshness``);
         with ``lang``, with the language ``Accept-Language`` chose (:mod:`opendata.api.lang`).
+        With ``representation`` (a view that negotiates its format from ``Accept``: see
+        ``api/negotiate.py``), what it returns is part of the cache key and the ETag, so two
+        representations of one URL never share either, and every answer has ``Vary: Accept``.
         """
         if func is None:
-            return lambda f: self.versioned(f, keep=keep, runs=runs, fresh=fresh, lang=lang)
+            return lambda f: self.versioned(
+                f, keep=keep, runs=runs, fresh=fresh, lang=lang, representation=representation
+            )
 
         @wraps(func)
         def wrapper(*args, **kwargs):
@@ -155,6 +167,8 @@ class Blueprint(flask_smorest.Blueprint):
                 key = f"{hashlib.blake2b(repr(states).encode(), digest_size=8).hexdigest()} {key}"
             if lang and (chosen := languages.variant()):
                 key = f"lang={chosen} {key}"
+            if representation is not None:
+                key = f"{representation()} {key}"
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail
@@ -173,6 +187,8 @@ class Blueprint(flask_smorest.Blueprint):
             response.headers["Cache-Control"] = CACHE_CONTROL
             if lang:
                 languages.stamp(response)
+            if representation is not None:
+                response.vary.add("Accept")
             return response
 
         # flask-smorest documents If-None-Match, 304 and the ETag header of "etag" views.

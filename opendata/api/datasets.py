@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from opendata import downloads
 from opendata.api import lang as languages
-from opendata.api.base import Blueprint, QueryArgs
+from opendata.api.base import Blueprint, LangArgs
 from opendata.api.context import connection, freshness
 from opendata.api.fields import UtcTime
 from opendata.api.links import link
@@ -420,12 +420,6 @@ class DatasetDetailSchema(DatasetSchema):
         data["targets"] = [_targeted_by(of) for of in dataset.targets]
         data["downloads"] = {"csv": _csv_download(dataset.id)}
         return data
-
-
-class LangArgs(QueryArgs):
-    """The language of the datasets' ``label``."""
-
-    lang = languages.lang_field()
 
 
 @blp.route("/datasets")

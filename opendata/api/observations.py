@@ -11,7 +11,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from opendata import downloads
-from opendata.api import history
+from opendata.api import history, negotiate
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
@@ -206,6 +206,13 @@ def counted(args: dict) -> bool:
 
 class ObservationQueryArgs(PageArgs, HistoryArgs, CountArgs):
     """Filters, history, the page and the count of the JSON observations."""
+
+    format_ = Text(
+        data_key="format",
+        give=f"a format ({', '.join(negotiate.FORMATS)})",
+        validate=ma.validate.OneOf(list(negotiate.FORMATS)),
+        metadata={"description": negotiate.FORMAT_DESCRIPTION},
+    )
 
 
 class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
@@ -432,7 +439,7 @@ def warn_header(response: Response, warnings: list[str]) -> Response:
 @blp.route("/datasets/<dataset_id>/observations")
 class ObservationList(MethodView):
     @history.cache_control
-    @blp.versioned
+    @blp.versioned(lang=True, representation=negotiate.representation)
     @blp.arguments(ObservationQueryArgs, location="query")
     @blp.response(
         200,
@@ -444,6 +451,7 @@ class ObservationList(MethodView):
             "X-Total-Count": TOTAL_HEADER,
         },
     )
+    @negotiate.document(blp)  # the 200's other media types, 406, 413
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
         """Observations of a dataset, a page at a time
@@ -453,7 +461,11 @@ class ObservationList(MethodView):
         order (region, series, period); follow `next` (or the `Link` header) for the next page.
         The cursor is bound to the filters: keep them while paging. `as_of` serves the
         observations as they were at an instant, `updated_after` what changed since one.
+        `format=` (or `Accept`) picks another representation: see docs/api.md, Formats.
         """
+        other = negotiate.dispatch(dataset_id)  # format= or Accept: CSV, XLSX, SDMX ...
+        if other is not None:
+            return other
         query = filter_query(dataset_id, args)
         conn = connection()
         cursor, until = history.split_cursor(args.get("cursor"))

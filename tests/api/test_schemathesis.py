@@ -63,6 +63,9 @@ def _steer(parameter: dict) -> None:
         parameter["schema"] = DIMENSION
     elif name in ("as_of", "updated_after"):
         parameter["schema"] = {"type": "string", "enum": INSTANTS}
+    elif name == "format":  # the formats that take every parameter of the JSON pages (the
+        # others refuse as_of or updated_after: tests/api/test_negotiation.py runs them)
+        parameter["schema"] = {"type": "string", "enum": ["json", "csv"]}
 
 
 def _spec() -> dict:
