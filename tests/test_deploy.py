@@ -109,3 +109,126 @@ def test_the_access_log_is_json_lines(served):
     health = next(line for line in lines if line["path"] == "/healthz")
     assert health["query"] == "x=1" and health["user_agent"] == "probe/1"
     assert health["request_id"] is None
+
+
+# --- deploy/: checked statically (no registry here: images cannot be pulled nor built) ---
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text("utf-8"))
+
+
+def test_compose_has_the_topology_and_its_healthchecks(compose):
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "app1", "app2", "harvester", "proxy"}
+    for name in ("postgres", "redis", "app1", "app2", "proxy"):
+        assert services[name]["healthcheck"]["test"], name
+    for node in ("app1", "app2"):
+        app = services[node]
+        assert "/readyz" in " ".join(app["healthcheck"]["test"])
+        assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert app["environment"]["OPENDATA_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert app["environment"]["OPENDATA_RATE_LIMIT_STORAGE_URL"].startswith("redis://redis:")
+        assert app["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert (DEPLOY / app["build"]["context"] / app["build"]["dockerfile"]).is_file()
+    assert services["migrate"]["command"] == ["opendata", "db", "upgrade"]
+    harvester = services["harvester"]
+    assert "harvest --due" in " ".join(harvester["command"])
+    assert "OPENDATA_BPS_API_KEY" in harvester["environment"]
+    assert "OPENDATA_BPS_API_KEY" not in services["app1"]["environment"]  # only where needed
+    nginx = (DEPLOY / "nginx.conf").read_text("utf-8")
+    assert "server app1:8000" in nginx and "server app2:8000" in nginx
+    assert "location = /metrics" in nginx
+
+
+def test_compose_config_validates():
+    docker = shutil.which("docker")
+    has_compose = docker and subprocess.run(
+        [docker, "compose", "version"], capture_output=True, check=False
+    )
+    if not has_compose or has_compose.returncode != 0:
+        pytest.skip("the docker CLI has no compose plugin here")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(DEPLOY / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(instruction, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    text = dockerfile.read_text("utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = "\n".join(lines).replace("\\\n", " ")
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1].strip())
+        for line in joined.splitlines()
+        if line.strip()
+    ]
+
+
+def test_the_dockerfile_runs_gunicorn_as_a_user_with_a_healthcheck():
+    steps = _instructions(DEPLOY / "Dockerfile")
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    users = [args for instruction, args in steps if instruction == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    last_user = max(i for i, (instruction, _) in enumerate(steps) if instruction == "USER")
+    cmd = [i for i, (instruction, _) in enumerate(steps) if instruction == "CMD"]
+    assert cmd and cmd[-1] > last_user  # the server starts as that user
+    assert json.loads(steps[cmd[-1]][1]) == [
+        "gunicorn",
+        "--config",
+        "gunicorn.conf.py",
+        "wsgi:app",
+    ]
+    [healthcheck] = [args for instruction, args in steps if instruction == "HEALTHCHECK"]
+    assert "/healthz" in healthcheck
+    env = " ".join(args for instruction, args in steps if instruction == "ENV")
+    assert "HOST=0.0.0.0" in env
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text("utf-8").splitlines()
+    for instruction, args in steps:
+        if instruction == "COPY":
+            for source in args.split()[:-1]:
+                assert (PROJECT_DIR / source).exists(), source
+                assert f"!{source}" in ignored, f"{source} is not sent to the build"
+
+
+def test_hadolint_finds_nothing():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed")
+    result = subprocess.run(
+        [hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_systemd_units_verify(tmp_path):
+    """systemd-analyze verify, with the install paths pointed at this checkout (it checks
+    that the programs exist)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    env_file = tmp_path / "env"
+    env_file.write_text("OPENDATA_LOG_LEVEL=INFO\n")
+    bin_dir = Path(sys.executable).parent
+    units = []
+    for unit in sorted((DEPLOY / "systemd").iterdir()):
+        text = unit.read_text("utf-8")
+        assert "/srv/opendata" in text or unit.suffix == ".timer"
+        text = text.replace("/srv/opendata/.venv/bin", str(bin_dir))
+        text = text.replace("/srv/opendata", str(PROJECT_DIR))
+        text = text.replace("/etc/opendata/env", str(env_file))
+        (tmp_path / unit.name).write_text(text)
+        units.append(f"./{unit.name}")
+    assert {"./opendata.service", "./opendata-harvest.service", "./opendata-harvest.timer"} <= set(
+        units
+    )
+    result = subprocess.run(
+        [analyze, "verify", *units], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
