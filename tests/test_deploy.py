@@ -142,6 +142,18 @@ def test_compose_has_the_topology_and_its_healthchecks(compose):
     assert "location = /metrics" in nginx
 
 
+def test_compose_follows_the_compose_specification(compose):
+    """The Compose file format's own JSON Schema (tests/fixtures/deploy/README.md)."""
+    import jsonschema
+
+    schema = json.loads((PROJECT_DIR / "tests/fixtures/deploy/compose-spec.json").read_text())
+    errors = [
+        f"{'/'.join(map(str, error.path))}: {error.message}"
+        for error in jsonschema.Draft7Validator(schema).iter_errors(compose)
+    ]
+    assert errors == []
+
+
 def test_compose_config_validates():
     docker = shutil.which("docker")
     has_compose = docker and subprocess.run(
