@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -139,6 +140,24 @@ def db_upgrade(obj: Context) -> None:
     except LockHeld as exc:
         _fail(str(exc), EXIT_LOCKED)
     click.echo(f"store is up to date: {obj.engine.url.render_as_string(hide_password=True)}")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def db_backup(obj: Context, target: Path) -> None:
+    """Copy the SQLite store to TARGET, consistent while it serves and harvests.
+
+    SQLite's online backup API (opendata/store/backup.py). A PostgreSQL store is backed up
+    with pg_dump -Fc (docs/operations.md).
+    """
+    from opendata.store.backup import backup_sqlite
+
+    try:
+        size = backup_sqlite(obj.settings.DATABASE_URL, target)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    click.echo(f"backed up the store to {target} ({size} bytes)")
 
 
 def _select_specs(obj: Context, dataset_ids: Sequence[str], all_: bool, due: bool = False):

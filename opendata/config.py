@@ -191,6 +191,42 @@ def _default_database_url() -> str:
     return f"sqlite:///{_default_data_dir() / 'opendata.sqlite3'}"
 
 
+def parse_networks(text: str) -> tuple[str, ...]:
+    """Networks as a comma-separated list (``10.0.0.0/8,::1``), ``*`` for any, ``none``: none.
+
+    Returned as normalized texts (``ipaddress`` networks are made where they are used).
+    """
+    import ipaddress
+
+    text = text.strip()
+    if text == "*":
+        return ("*",)
+    if text.lower() == "none":
+        return ()
+    networks = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"{part!r} is not a network: give addresses or networks separated by commas "
+                "(127.0.0.1, 10.0.0.0/8, ::1), * for any, or none"
+            ) from None
+    return tuple(networks)
+
+
+#: loopback and the private networks, where a Prometheus server of the office scrapes from
+PRIVATE_NETWORKS = "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+ACCESS_LOG_FORMATS = ("text", "json")
+
+
+def _access_log_format(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ACCESS_LOG_FORMATS:
+        raise ValueError(f"use one of {', '.join(ACCESS_LOG_FORMATS)}")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
@@ -357,6 +393,28 @@ SETTINGS: tuple[Setting, ...] = (
         "`X-Forwarded-For`, `-Proto`, `-Host`, `-Port` and `-Prefix` headers that many proxies "
         "set are trusted (werkzeug's ProxyFix); with 0 they are ignored.",
         _non_negative_int,
+    ),
+    Setting(
+        "READY_MAX_FAILING_HOURS",
+        0.0,
+        "`/readyz` answers 503 when a dataset's harvests have failed since its last successful "
+        "check and that check is this many hours old or more. 0: failing harvests never make "
+        "a node unready (they are still listed in `/readyz` and `/metrics`).",
+        _non_negative_float,
+    ),
+    Setting(
+        "METRICS_NETWORKS",
+        lambda: parse_networks(PRIVATE_NETWORKS),
+        "Client networks that may read `/metrics` (comma-separated addresses or networks, `*` "
+        "for any, `none` to turn `/metrics` off). Default: loopback and the private networks.",
+        parse_networks,
+    ),
+    Setting(
+        "ACCESS_LOG_FORMAT",
+        "text",
+        "Format of gunicorn's access log (`gunicorn.conf.py`): `text` (gunicorn's own line) or "
+        "`json` (one JSON object a request, for a log shipper).",
+        _access_log_format,
     ),
 )
 

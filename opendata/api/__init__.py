@@ -30,6 +30,7 @@ from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
 from opendata.api.limits import init_limits
+from opendata.api.metrics import init_metrics
 from opendata.api.ratelimit import init_rate_limit
 from opendata.config import parse_origins
 
@@ -224,4 +225,5 @@ def init_api(app: Flask, api_state: ApiState) -> Api:
         """Swagger UI's scripts and styles, from the flask-swagger-ui package."""
         return send_from_directory(dist, filename, max_age=86400)
 
+    init_metrics(app, api_state)
     return api

@@ -18,8 +18,9 @@ from opendata.config import Settings
 
 
 def _exempt() -> bool:
-    """Loopback clients, and the health check, are never limited."""
-    if request.path == "/healthz":
+    """Loopback clients, the health and readiness probes and the metrics scrape are never
+    limited (the probes of a load balancer come often, and from one address)."""
+    if request.path in ("/healthz", "/readyz", "/metrics"):
         return True
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback

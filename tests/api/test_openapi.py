@@ -42,6 +42,7 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/observations",
         "/api/v1/observations.csv",
         "/api/v1/datasets/{dataset_id}/structure",
+        "/readyz",
     }
 
 

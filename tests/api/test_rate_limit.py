@@ -27,6 +27,8 @@ def test_a_client_over_the_limit_gets_a_429_problem_saying_when_to_retry(make_ap
     assert client.get("/api/v1/datasets", environ_base=OTHER).status_code == 200
     assert client.get("/api/v1/datasets").status_code == 200  # the test client is 127.0.0.1
     assert client.get("/healthz", environ_base=CLIENT).status_code == 200
+    assert client.get("/readyz", environ_base=CLIENT).status_code == 200
+    assert client.get("/metrics", environ_base=CLIENT).status_code in (200, 403)  # not 429
 
 
 def test_no_limit_when_it_is_empty(make_app, store):
