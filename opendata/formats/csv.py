@@ -21,9 +21,9 @@ written as the formula ``="0000"``: a spreadsheet evaluates it to the text ``000
 ``0000`` becomes the number 0 (and ``6371`` a number, ``2024-03`` a date, ``63.71`` 6371 in an
 Indonesian locale). Quoting a cell does not help: Excel converts quoted cells all the same.
 Other text that a spreadsheet would take for a number or a date (a digit and no letter: an age
-group ``5-9``, a range ``6,0-6,9``) is written the same way. The code inside is a string
-literal (its ``"`` doubled), so no text of the store ever runs as a formula; text that starts
-like a formula and is not so written keeps the apostrophe guard.
+group ``5-9``, a range ``6,0-6,9``) is written the same way, unless it starts like a formula:
+other text keeps the apostrophe guard of every CSV. Inside ``="..."`` the text is a string
+literal (its ``"`` doubled), so no text of the store ever runs as a formula.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def as_text_formula(text: str | None) -> str:
 
 
 def spreadsheet_text(text: str | None) -> str:
-    """A text cell for a spreadsheet: as a text formula if it would read as a number or a
-    date (``5-9``), else guarded from formula injection."""
-    if text and _NUMBER_LIKE.match(text):
+    """A text cell for a spreadsheet: guarded as in every CSV if it starts like a formula, else
+    as a text formula if it would read as a number or a date (``5-9``)."""
+    if text and not text.startswith(FORMULA_PREFIXES) and _NUMBER_LIKE.match(text):
         return as_text_formula(text)
     return neutralize(text)
 

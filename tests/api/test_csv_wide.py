@@ -6,7 +6,9 @@ import csv
 import io
 
 import pytest
+from click.testing import CliRunner
 
+from opendata.cli import cli
 from opendata.formats.csv import PLAIN
 from opendata.formats.wide import ChangedWhileStreaming, write_wide
 from tests.api.conftest import CELLS
@@ -157,3 +159,63 @@ def test_a_range_is_one_cell_and_a_period_the_header_lacks_breaks_the_stream():
     assert text.splitlines()[1] == "6300,Kalsel,%,6.0-6.9,'-0.5-0.5,7"
     with pytest.raises(ChangedWhileStreaming):
         "".join(write_wide([], rows, {}, ["2025", "2026"], PLAIN))
+
+
+DEMO = (
+    "pengaduan-sp4n-lapor",  # two breakdowns, flags
+    "kinerja-makro-kalsel-2014",  # flags and notes
+    "target-tpt-kalsel",  # ranges (value_to)
+)
+
+
+@pytest.fixture
+def demo_client(store_url, make_app):
+    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
+    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
+    assert result.exit_code == 0, result.output
+    return make_app().test_client()
+
+
+@pytest.mark.parametrize("dataset_id", DEMO)
+def test_every_long_row_of_the_demo_catalog_is_one_wide_cell(demo_client, dataset_id):
+    url = f"/api/v1/datasets/{dataset_id}/observations.csv"
+    long = list(csv.DictReader(io.StringIO(demo_client.get(url).get_data(as_text=True))))
+    head, *rows = read(demo_client.get(f"{url}?layout=wide"))
+    dims = [name.removesuffix("_code") for name in head if name.endswith("_code")][1:]
+    fixed = 3 + 2 * len(dims)
+    assert head[:fixed] == [
+        "region_code",
+        "region_name",
+        *[c for d in dims for c in (f"{d}_code", d)],
+        "unit",
+    ]
+    periods = head[fixed:]
+    assert periods == list(dict.fromkeys(r["period"] for r in sorted(long, key=_start)))
+    wide = {}
+    for row in rows:
+        for period, cell in zip(periods, row[fixed:], strict=True):
+            if cell:
+                key = (row[0], *row[2 : fixed - 1 : 2], period)
+                assert key not in wide
+                wide[key] = cell
+    expected = {}
+    for r in long:
+        if r["value"]:
+            cell = f"{r['value']}-{r['value_to']}" if r.get("value_to") else r["value"]
+            expected[r["region_code"], *(r[f"{d}_code"] for d in dims), r["period"]] = cell
+    assert wide == expected
+    assert len({(row[0], *row[2 : fixed - 1 : 2]) for row in rows}) == len(rows)
+
+
+def _start(row: dict) -> tuple:
+    """A long row's period as (start, length): the wide table's column order."""
+    period = row["period"]
+    year = int(period[:4])
+    if len(period) == 4:
+        return (year, 1, 12)
+    part = period[5:]
+    if part.startswith("Q"):
+        return (year, 3 * int(part[1]) - 2, 3)
+    if part.startswith("S"):
+        return (year, 6 * int(part[1]) - 5, 6)
+    return (year, int(part), 1)
