@@ -32,6 +32,7 @@ class ChangedWhileStreaming(RuntimeError):
     """A row's period is not among the columns: the data changed between the two reads (SQLite
     reads each statement apart). The download ends broken, never silently short: ask again."""
 
+
 UNIT = "unit"
 
 
