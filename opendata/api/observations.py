@@ -525,20 +525,22 @@ class ObservationCsv(MethodView):
             # is sent: the stream has a connection of its own, closed when it ends or the
             # client goes away.
             with _stream_connection(engine) as conn:
+                if wide:
+                    # the columns first: the periods, with the same filters
+                    periods = queries.observation_periods(conn, query)
+                    if vintage is not None:  # the series of then: retired ones too
+                        series = store_history.series_dimensions(conn, dataset_id)
+                    else:
+                        series = meta.series_dimensions_on(conn)
+                    rows = queries.iter_observations(conn, query)
+                    yield from write_wide(meta.slugs, rows, series, periods, profile)
+                    return
                 rows = queries.iter_observations(conn, query)
-                if not wide and vintage is not None:
+                if vintage is not None:
                     yield from history.csv_chunks(conn, meta, rows, query, profile)
                     return
-                if not wide:
-                    series = meta.series_dimensions_on(conn)
-                    yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges, profile)
-                    return
-                periods = queries.observation_periods(conn, query)
-                if vintage is not None:  # the series of then: retired ones too
-                    series = store_history.series_dimensions(conn, dataset_id)
-                else:
-                    series = meta.series_dimensions_on(conn)
-                yield from write_wide(meta.slugs, rows, series, periods, profile)
+                series = meta.series_dimensions_on(conn)
+                yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges, profile)
 
         response = Response(chunks(), mimetype="text/csv")
         history.stamp(response, vintage)
