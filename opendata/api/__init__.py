@@ -81,6 +81,8 @@ EXPOSED_HEADERS = (
     "Opendata-Warnings",
     "Opendata-As-Of",
     "X-Total-Count",
+    "Repr-Digest",
+    "Content-Language",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -148,7 +150,10 @@ def init_compress(app: Flask) -> None:
 
 
 def _one_vary_header(response: Response) -> Response:
-    """Merge the Vary headers that flask-cors and flask-compress each add into one."""
+    """Merge the Vary headers that flask-cors and flask-compress each add into one; and drop
+    a ``Repr-Digest`` that compression made untrue (RFC 9530: it is of the bytes sent)."""
+    if response.headers.get("Content-Encoding"):
+        response.headers.pop("Repr-Digest", None)
     values = response.headers.getlist("Vary")
     if len(values) > 1:
         names = dict.fromkeys(v.strip() for value in values for v in value.split(",") if v.strip())

@@ -24,6 +24,7 @@ the dimensions' ids), so a dimension renamed upstream keeps its series and their
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -42,7 +43,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 metadata = MetaData(
     naming_convention={
@@ -245,6 +246,22 @@ harvest_run = Table(
     Column("log", Text),  # messages for the operator, one a line
     # what the run parsed: harvester version, catalog entry, region reference, payload hashes
     Column("fingerprint", String(64)),
+)
+
+#: the checksum of a dataset's whole download (its CSV with no filter), made by the harvest that
+#: changed the data, in its transaction: valid while ``dataset.changed_run_id`` is
+#: ``changed_run_id`` and the writer's ``format_version`` is the code's
+download = Table(
+    "download",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),  # csv
+    Column("format_version", Integer, nullable=False),
+    Column("changed_run_id", Integer),
+    Column("sha256", String(64), nullable=False),  # hex
+    Column("bytes", BigInteger, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("made_at", DateTime, nullable=False),
 )
 
 store_meta = Table(
