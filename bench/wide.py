@@ -1,21 +1,22 @@
 """Wide CSV, Excel CSV and JSON-stat against the long CSV of the same query
-(``python bench/wide.py``): time and rows/s of whole downloads, medians of three.
+(``python bench/wide.py``): time and rows/s of whole downloads, medians of five.
 
 The query is the bench store's largest dataset, ``bench-ketenagakerjaan-bulanan`` (298,620
 observations, 553 regions x two dimensions of three values x 60 months: a wide table of 4,977
 rows and 60 period columns; ``bench/api/generate.py`` makes the store, cached). Each download
 goes through the app in-process (Flask's test client, the body read to its end) in a process of
 its own, the app made and its caches warm with a one-row request of the same URL form first;
-the peak resident memory above the process's memory before the request is reported too. The
-formats take turns, round after round, so that a slower spell of the shared machine falls on
-all of them: compare the ratios to the long CSV of one run, not times of different runs.
+the process's CPU time of the download (the app, the writer and SQLite all run in it: less
+moved by other load than wall time) and its peak resident memory above the memory before the
+request are reported too. The formats take turns, round after round, so that a slower spell of
+the shared machine falls on all of them: compare the ratios to the long CSV of one run, not
+times of different runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,13 +36,17 @@ FORMATS = {
     "csv-wide-excel-id": ("csv", "layout=wide&profile=excel-id"),
     "jsonstat": ("jsonstat", ""),
 }
-ROUNDS = 3
+ROUNDS = 5
 
 
-def _rss_mib() -> float:
-    """This process's resident memory now (Linux), in MiB."""
+def _status_mib(field: str) -> float:
+    """A memory figure of this process (Linux ``/proc/self/status``: ``VmRSS``, ``VmHWM``), MiB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: the latter survives ``exec``, so a child started by a
+    parent that grew large (the store generation) would report the parent's peak.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -56,14 +61,14 @@ def measure(store: Path, name: str) -> dict:
     url = f"/api/v1/datasets/{DATASET}/observations.{suffix}?{query}"
     warm = client.get(f"{url}&region=6300&from=2099")  # the app's caches, the writer's imports
     assert warm.status_code == 200, warm.get_data(as_text=True)
-    before = _rss_mib()
-    started = time.perf_counter()
+    before = _status_mib("VmRSS")
+    started, cpu = time.perf_counter(), time.process_time()
     response = client.get(url)
     size = sum(len(chunk) for chunk in response.response)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    peak = _status_mib("VmHWM")
     assert response.status_code == 200
-    return {"seconds": seconds, "bytes": size, "peak_above_mib": peak - before}
+    return {"seconds": seconds, "cpu": cpu, "bytes": size, "peak_above_mib": peak - before}
 
 
 def _rows(store: Path) -> int:
@@ -96,9 +101,11 @@ def main() -> None:
             done = subprocess.run(child, check=True, capture_output=True, text=True)
             runs[name].append(json.loads(done.stdout))
     reference = statistics.median(r["seconds"] for r in runs["csv"])
+    reference_cpu = statistics.median(r["cpu"] for r in runs["csv"])
     results = []
     for name, done in runs.items():
         seconds = statistics.median(r["seconds"] for r in done)
+        cpu = statistics.median(r["cpu"] for r in done)
         results.append(
             {
                 "format": name,
@@ -107,6 +114,9 @@ def main() -> None:
                 "runs": [round(r["seconds"], 2) for r in done],
                 "rows_per_s": round(rows / seconds),
                 "time_vs_csv": round(seconds / reference, 2),
+                "cpu_seconds": round(cpu, 2),
+                "cpu_rows_per_s": round(rows / cpu),
+                "cpu_vs_csv": round(cpu / reference_cpu, 2),
                 "bytes": done[0]["bytes"],
                 "peak_above_mib": round(max(r["peak_above_mib"] for r in done), 1),
             }
@@ -115,7 +125,9 @@ def main() -> None:
         print(
             f"{r['format']:>17}: {r['rows']:,} observations in {r['seconds']} s (median of "
             f"{r['runs']}) = {r['rows_per_s']:,} rows/s, {r['time_vs_csv']}x the long CSV's "
-            f"time; {r['bytes'] / 2**20:.1f} MiB; peak +{r['peak_above_mib']} MiB"
+            f"time; CPU {r['cpu_seconds']} s = {r['cpu_rows_per_s']:,} rows/s, "
+            f"{r['cpu_vs_csv']}x the CSV's; {r['bytes'] / 2**20:.1f} MiB; "
+            f"peak +{r['peak_above_mib']} MiB"
         )
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
