@@ -165,3 +165,46 @@ def check_dimensions(
                 param.format(slug),
                 f"unknown value(s) {clip(', '.join(bad))}; known: {', '.join(sorted(known))}",
             )
+
+
+def regions_under(
+    index: RegionIndex, codes: Sequence[str], level: str | None, param: str = "within"
+) -> list[str]:
+    """The BPS codes of every region under each of ``codes`` (any depth, not the region itself),
+    kept to ``level`` when given; with no ``codes``, every region of ``level``.
+
+    ``codes`` are in any code system (``6300``, ``63``); an unknown one is a FilterError. Read
+    from the index, so regions a harvest added (districts) are under their parent too.
+    """
+    if not codes:
+        return [r.code for r in index if r.level == level]
+    found: dict[str, None] = {}
+    for code in resolve_regions(index, codes, param):
+        pending = index.children(code)
+        while pending:
+            region = pending.pop()
+            if region.code not in found:
+                found[region.code] = None
+                pending.extend(index.children(region.code))
+    return sorted(code for code in found if level is None or index.require(code).level == level)
+
+
+def tree_warnings(
+    index: RegionIndex,
+    within: Sequence[str],
+    level: str | None,
+    tree: Sequence[str],
+    with_data: Set[str],
+    dataset_id: str,
+) -> list[str]:
+    """A warning when ``within``/``level`` name regions none of which has observations in the
+    dataset (or name no region at all): the answer is then empty of them, not wrong."""
+    if any(code in with_data for code in tree):
+        return []
+    at_level = f" at level {level}" if level else ""
+    if not within:
+        return [f"no region{at_level} has observations in {dataset_id}"]
+    names = ", ".join(f"{r.code} ({r.name})" for r in (index.require(c) for c in within))
+    if not tree:
+        return [f"no region{at_level} is under {names}"]
+    return [f"no region{at_level} under {names} has observations in {dataset_id}"]

@@ -17,7 +17,7 @@ from flask.views import MethodView
 
 from opendata.achievement import Match, Matcher, Series, assess, pick_actual
 from opendata.api.base import Blueprint
-from opendata.api.context import connection, data_version, dataset_meta, region_index, state
+from opendata.api.context import connection, data_version, dataset_meta, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.links import link
 from opendata.api.observations import (
@@ -28,16 +28,15 @@ from opendata.api.observations import (
     ObservationFilterArgs,
     ObservationQueryArgs,
     RegionRefSchema,
+    common_query,
     file_name,
     next_link,
+    region_warnings,
     warn_header,
 )
 from opendata.filters import (
     UnknownDataset,
-    period_bounds,
-    regions_without_data,
     require_dataset,
-    resolve_regions,
 )
 from opendata.formats.achievement import AchievementRow, write_csv, write_page
 from opendata.model import TargetSpec
@@ -74,6 +73,9 @@ class AchievementFilterArgs(_NoDimensions, ObservationFilterArgs):
 
 class AchievementQueryArgs(_NoDimensions, ObservationQueryArgs):
     """The filters, and the page (``cursor``, ``limit``) as on observations."""
+
+    class Meta:
+        exclude = ("count",)  # the observations' count: not of achievement cells
 
 
 class TargetRangeSchema(ma.Schema):
@@ -325,12 +327,9 @@ def assess_rows(conn, plan_: Plan, rows: Sequence[targets.TargetRow]) -> list[Ac
 def _query(dataset_id: str, args: dict) -> tuple[Plan, queries.ObservationQuery, list[str]]:
     """The plan, the store query of the filters, and the warnings; 404 or 400 on bad input."""
     plan_ = plan(dataset_id)
-    start, end = period_bounds(args.get("from_"), args.get("to"))
-    regions = resolve_regions(region_index(), args.get("region", []))
-    query = queries.ObservationQuery(dataset_id, regions, start, end)
-    with_data = dataset_meta(dataset_id).regions
-    warnings = regions_without_data(region_index(), regions, with_data, dataset_id)
-    return plan_, query, warnings + plan_.warnings(regions)
+    query = common_query(dataset_id, args)  # region, within, level, from, to, latest
+    warnings = region_warnings(dataset_id, query)
+    return plan_, query, warnings + plan_.warnings(query.served_regions() or [])
 
 
 @blp.route("/datasets/<dataset_id>/achievement")

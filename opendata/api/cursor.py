@@ -45,6 +45,9 @@ def filters_digest(query: ObservationQuery) -> str:
             query.start.isoformat() if query.start else None,
             query.end.isoformat() if query.end else None,
             sorted((slug, sorted(set(codes))) for slug, codes in query.dimensions.items()),
+            # only when given, so that the cursors of the other filters stay as they were
+            *([sorted(set(query.within)), query.level] if query.tree_regions is not None else []),
+            *([query.latest] if query.latest is not None else []),
         ]
     )
     return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()

@@ -18,10 +18,12 @@ from opendata.api.base import Blueprint
 from opendata.api.context import connection, dataset_meta, state
 from opendata.api.links import link_here
 from opendata.api.observations import (
+    TOTAL_HEADER,
     WARNINGS_HEADER,
     ObservationFilterArgs,
     filter_query,
     region_warnings,
+    total_header,
     warn_header,
 )
 from opendata.formats.jsonstat import Described, write_jsonstat
@@ -53,7 +55,7 @@ class ObservationJsonStat(MethodView):
         {"type": "object"},
         content_type="application/json",
         description=DESCRIPTION,
-        headers={"Opendata-Warnings": WARNINGS_HEADER},
+        headers={"Opendata-Warnings": WARNINGS_HEADER, "X-Total-Count": TOTAL_HEADER},
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -99,4 +101,5 @@ class ObservationJsonStat(MethodView):
                 )
 
         response = Response(chunks(), mimetype="application/json")
+        total_header(response, conn, query)  # the observations (JSON-stat's values)
         return warn_header(response, warnings)

@@ -25,12 +25,15 @@ from opendata.filters import (
     dimension_filters,
     parse_periods,
     period_bounds,
+    regions_under,
     regions_without_data,
     resolve_regions,
+    tree_warnings,
 )
 from opendata.formats.csv import PROFILES, write_csv
-from opendata.formats.json import write_observations
+from opendata.formats.json import with_total, write_observations
 from opendata.formats.wide import write_wide
+from opendata.regions import LEVELS
 from opendata.store import history as store_history
 from opendata.store import queries
 
@@ -73,6 +76,10 @@ DIMENSION_PARAMETER = {
 }
 
 
+#: the most periods ``latest`` keeps per series: 100 years of months (more is no filter at all)
+MAX_LATEST = 1200
+
+
 class ObservationFilterArgs(QueryArgs):
     """The filters of observations (besides ``dim.<id>``, read from the query string as is)."""
 
@@ -111,6 +118,43 @@ class ObservationFilterArgs(QueryArgs):
     )
 
     lang = lang_field()
+    within = Codes(
+        give="region codes, e.g. within=6300",
+        metadata={
+            "description": "Every region under these (any depth, in either code system: "
+            "`6300` or `63`), not the region itself: `within=6300` is Kalimantan Selatan's "
+            "kabupaten/kota and kecamatan; `region=6300&within=6300` adds the province. The "
+            "regions served are the `region` codes plus those under `within` (of `level` when "
+            "given). A region with nothing under it serves nothing more, with a warning. An "
+            "unknown or empty code is a 400."
+        },
+    )
+    level = Text(
+        give=f"a region level ({', '.join(LEVELS)})",
+        validate=ma.validate.OneOf(LEVELS, error="must be one of: {choices}"),
+        metadata={
+            "description": "Only the regions of this level (as the regions API names them: "
+            "`country`, `province`, `regency` for kabupaten/kota, `district` for kecamatan) "
+            "among those under `within`; without `within`, every region of this level. The "
+            "`region` codes are kept whatever their level.",
+        },
+    )
+    latest = Count(
+        give=f"a number of periods from 1 to {MAX_LATEST}, e.g. latest=1",
+        metadata={
+            "description": "The last N periods of each series (a region and breakdown), after "
+            "the other filters (`from`, `to`), counted per frequency: a series with months, "
+            "quarters and years keeps its last N months, N quarters and N years. Each series "
+            "its own: `latest=1` is each region's latest figure, whatever its period. "
+            f"At most {MAX_LATEST}.",
+            "maximum": MAX_LATEST,
+        },
+    )
+
+    @ma.validates("latest")
+    def _latest_at_most(self, value: int, data_key: str) -> None:
+        if value > MAX_LATEST:
+            raise ma.ValidationError(f"at most {MAX_LATEST} periods")
 
     @ma.pre_load
     def _without_dimensions(self, data, **_kwargs):
@@ -142,8 +186,28 @@ class PageArgs(ObservationFilterArgs):
             raise ma.ValidationError(f"at most {maximum} observations per page")
 
 
-class ObservationQueryArgs(PageArgs, HistoryArgs):
-    """Filters, history and the page of the JSON observations."""
+class CountArgs(ma.Schema):
+    """``count=true``: the total rows of the query, on a paged answer (:func:`counted`)."""
+
+    count = Text(
+        give="count=true or count=false",
+        validate=ma.validate.OneOf(["true", "false"], error="give count=true or count=false"),
+        metadata={
+            "description": "`true` adds `total` to the page and the `X-Total-Count` header: "
+            "how many rows the query has over all its pages (exact: one `COUNT` of the "
+            "query, at the data of the request; it costs a few first pages on a large "
+            "dataset, so it is asked for). Downloads always send `X-Total-Count`."
+        },
+    )
+
+
+def counted(args: dict) -> bool:
+    """Whether the request asked for the total (``count=true``)."""
+    return args.get("count") == "true"
+
+
+class ObservationQueryArgs(PageArgs, HistoryArgs, CountArgs):
+    """Filters, history, the page and the count of the JSON observations."""
 
 
 LAYOUTS = ("long", "wide")
@@ -278,6 +342,12 @@ class ObservationPageSchema(ma.Schema):
             "observations in tpt-provinsi`. Every page repeats them."
         },
     )
+    total = ma.fields.Integer(
+        metadata={
+            "description": "Only with `count=true`: how many rows the query has over all its "
+            "pages (the same on every page). Exact."
+        },
+    )
     as_of = ma.fields.String(
         allow_none=True,
         metadata={
@@ -311,10 +381,10 @@ REPR_DIGEST_HEADER = {
     "absent until a harvest has made it.",
     "schema": {"type": "string"},
 }
-TOTAL_COUNT_HEADER = {
-    "description": "The number of data rows the body holds (the header row not counted), "
-    "where it is known before the body is sent.",
-    "schema": {"type": "integer"},
+TOTAL_HEADER = {
+    "description": "The number of rows of the query over all its pages: on a page with "
+    "`count=true`; on a download, always (its data rows). Exact.",
+    "schema": {"type": "integer", "minimum": 0},
 }
 DISPOSITION_HEADER = {
     "description": "`attachment` with a file name naming the dataset and the filters.",
@@ -325,21 +395,45 @@ DISPOSITION_HEADER = {
 def filter_query(dataset_id: str, args: dict) -> queries.ObservationQuery:
     """The store query of these filters; raise FilterError naming a bad one."""
     meta = dataset_meta(dataset_id)
-    start, end = period_bounds(args.get("from_"), args.get("to"))
-    regions = resolve_regions(region_index(), args.get("region", []))
     wanted = dimension_filters(request.args.items(multi=True))
     check_dimensions(meta.dimensions, wanted, dataset_id)
-    return queries.ObservationQuery(dataset_id, regions, start, end, wanted)
+    return common_query(dataset_id, args, wanted)
+
+
+def common_query(
+    dataset_id: str, args: dict, dimensions: dict | None = None
+) -> queries.ObservationQuery:
+    """The store query of the filters every dataset takes alike (regions, ``within``,
+    ``level``, periods, ``latest``), with ``dimensions`` as given (checked by the caller)."""
+    start, end = period_bounds(args.get("from_"), args.get("to"))
+    index = region_index()
+    query = queries.ObservationQuery(
+        dataset_id, resolve_regions(index, args.get("region", [])), start, end, dimensions or {}
+    )
+    query.latest = args.get("latest")
+    within, level = args.get("within", []), args.get("level")
+    if within or level:
+        query.within = resolve_regions(index, within, "within")
+        query.level = level
+        query.tree_regions = tuple(regions_under(index, within, level))
+    return query
 
 
 def region_warnings(dataset_id: str, query: queries.ObservationQuery) -> list[str]:
     """Each requested region that has no observations at all in the dataset, in words (for
-    history, none ever: a region whose figures were withdrawn since had some then)."""
+    history, none ever: a region whose figures were withdrawn since had some then); and
+    whether ``within``/``level`` found none with observations."""
     if query.as_of_run is not None or query.changed_after_run is not None:
         with_data = store_history.regions_ever(connection(), dataset_id)
     else:
         with_data = dataset_meta(dataset_id).regions
-    return regions_without_data(region_index(), query.regions, with_data, dataset_id)
+    index = region_index()
+    warnings = regions_without_data(index, query.regions, with_data, dataset_id)
+    if query.tree_regions is not None:
+        warnings += tree_warnings(
+            index, query.within, query.level, query.tree_regions, with_data, dataset_id
+        )
+    return warnings
 
 
 def _sf_string(text: str) -> str:
@@ -382,6 +476,7 @@ class ObservationList(MethodView):
             "Link": LINK_HEADER,
             "Opendata-Warnings": WARNINGS_HEADER,
             history.AS_OF_HEADER: AS_OF_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
         },
     )
     @blp.alt_response(404, response="NOT_FOUND")
@@ -420,11 +515,23 @@ class ObservationList(MethodView):
             body = write_observations(rows, meta.slugs, series, next_url, warnings)
         else:
             body = history.json_page(conn, meta, rows, next_url, warnings, vintage)
+        if counted(args):
+            total = queries.count_observations(conn, query)
+            body = with_total(body, total)
         response = Response(body, mimetype="application/json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
+        if counted(args):
+            response.headers["X-Total-Count"] = str(total)
         history.stamp(response, vintage)
         return warn_header(response, warnings)
+
+
+def total_header(response: Response, conn, query: queries.ObservationQuery) -> Response:
+    """``X-Total-Count``: the data rows a download of ``query`` streams (counted first: one
+    ``COUNT`` costs a few percent of reading the rows, see bench/README.md)."""
+    response.headers["X-Total-Count"] = str(queries.count_observations(conn, query))
+    return response
 
 
 #: what a file name keeps of a code: letters, digits, '.', '_' and '-' (the rest becomes '-')
@@ -450,9 +557,9 @@ def file_name(
     Built from parsed values only, never from the raw query text (a header never carries what a
     client sent): regions as BPS codes in the order asked for, periods as parsed, then each
     dimension filter (in the dataset's order) as ``<dimension id>-<codes>``, then
-    ``updated-after-<instant>`` and ``as-of-<instant>`` (UTC, no colons): filesystem-safe,
-    at most five codes a filter, and cut to FILE_NAME_LENGTH characters (ending ``-etc``)
-    however many filters there are.
+    ``within-<codes>``, ``level-<level>``, ``latest-<n>``, then ``updated-after-<instant>``
+    and ``as-of-<instant>`` (UTC, no colons): filesystem-safe, at most five codes a filter,
+    and cut to FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
     """
     parts = [dataset_id]
     if query.regions:
@@ -463,6 +570,12 @@ def file_name(
             parts.append(f"{name}-{period}")
     for slug in sorted(query.dimensions, key=slugs.index):  # all known: checked by _query
         parts.append(f"{slug}-{_codes(query.dimensions[slug])}")
+    if query.within:
+        parts.append(f"within-{_codes(query.within)}")
+    if query.level:
+        parts.append(f"level-{query.level}")
+    if query.latest:
+        parts.append(f"latest-{query.latest}")
     for param in ("updated_after", "as_of"):  # in UTC, without colons: 2026-04-30T170000Z
         if args.get(param):
             stamp = history.rfc3339(history.parse_instant(args[param], param)) or ""
@@ -510,14 +623,16 @@ def whole_dataset() -> bool:
     return not (set(request.args) - _WHOLE)
 
 
-def checksum(response: Response, dataset_id: str) -> None:
+def checksum(response: Response, dataset_id: str) -> bool:
     """Say what the whole dataset's CSV is, as its last data-changing harvest measured it: the
     SHA-256 (``Repr-Digest``, RFC 9530) and the data rows (``X-Total-Count``), so that a client
-    can tell a complete download from a cut one. Nothing while the harvest has made none."""
+    can tell a complete download from a cut one. False while the harvest has made none."""
     made = downloads.current_csv(connection(), dataset_id)
-    if made is not None:
-        response.headers["Repr-Digest"] = downloads.repr_digest(made)
-        response.headers["X-Total-Count"] = str(made.rows)
+    if made is None:
+        return False
+    response.headers["Repr-Digest"] = downloads.repr_digest(made)
+    response.headers["X-Total-Count"] = str(made.rows)
+    return True
 
 
 @blp.route("/datasets/<dataset_id>/observations.csv")
@@ -534,7 +649,7 @@ class ObservationCsv(MethodView):
             "Content-Disposition": DISPOSITION_HEADER,
             "Opendata-Warnings": WARNINGS_HEADER,
             "Repr-Digest": REPR_DIGEST_HEADER,
-            "X-Total-Count": TOTAL_COUNT_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
         },
     )
     @blp.alt_response(404, response="NOT_FOUND")
@@ -583,8 +698,10 @@ class ObservationCsv(MethodView):
 
         response = Response(chunks(), mimetype="text/csv")
         history.stamp(response, vintage)
-        if whole_dataset():
-            checksum(response, dataset_id)
+        if wide:  # its rows are series, not observations
+            response.headers["X-Total-Count"] = str(queries.count_series(connection(), query))
+        elif not (whole_dataset() and checksum(response, dataset_id)):
+            total_header(response, connection(), query)
         name = _csv_name(file_name(dataset_id, query, args, meta.slugs), args)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return warn_header(response, region_warnings(dataset_id, query))

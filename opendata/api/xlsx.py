@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from urllib.parse import urlencode
 
 from flask import Response, request
 from flask.views import MethodView
-from sqlalchemy import func, select
 
 from opendata.api import history
 from opendata.api import lang as languages
@@ -20,6 +18,7 @@ from opendata.api.history import HistoryArgs
 from opendata.api.links import link, link_here
 from opendata.api.observations import (
     DISPOSITION_HEADER,
+    TOTAL_HEADER,
     WARNINGS_HEADER,
     ObservationFilterArgs,
     file_name,
@@ -52,9 +51,7 @@ class ObservationXlsxArgs(ObservationFilterArgs, HistoryArgs):
 
 def count_rows(conn, query: queries.ObservationQuery, at_most: int) -> int:
     """How many rows ``query`` streams, counted up to ``at_most`` (a bounded count: cheap)."""
-    # the very statement iter_observations streams, without its order, cut at ``at_most``
-    stmt = queries._observation_select(replace(query, limit=at_most)).order_by(None)
-    return conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return queries.count_observations(conn, query, at_most)
 
 
 def _url(endpoint: str | None = None) -> str:
@@ -103,7 +100,11 @@ class ObservationXlsx(MethodView):
         "significant digits, shown with the source's decimals), else as text; codes as text. "
         "Sheet `metadata`: title, description, source and its URL, license, attribution, "
         "unit, harvested at, the API URL of the query.",
-        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Content-Disposition": DISPOSITION_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            "X-Total-Count": TOTAL_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(413, response=HTTPStatus(413).name)  # its name depends on Python
@@ -119,7 +120,8 @@ class ObservationXlsx(MethodView):
         conn = connection()
         vintage = history.apply(query, args, conn, None)
         meta = dataset_meta(dataset_id)
-        if count_rows(conn, query, xlsx.MAX_ROWS + 1) > xlsx.MAX_ROWS:
+        total = count_rows(conn, query, xlsx.MAX_ROWS + 1)
+        if total > xlsx.MAX_ROWS:
             csv_url = _url("observations.ObservationCsv")
             return problem(
                 413,
@@ -152,4 +154,5 @@ class ObservationXlsx(MethodView):
         history.stamp(response, vintage)
         name = file_name(dataset_id, query, args, meta.slugs).removesuffix(".csv") + ".xlsx"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["X-Total-Count"] = str(total)  # exact: at most MAX_ROWS, counted
         return warn_header(response, region_warnings(dataset_id, query))

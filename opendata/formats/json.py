@@ -46,6 +46,18 @@ def write_observations(
 
     ``vintage`` (a history answer) adds ``"as_of"``: the end of the run it shows (null before
     any run)."""
+    parts = observation_parts(rows, dimensions, series_dimensions)
+    return _page(parts, next_url, warnings, vintage)
+
+
+def observation_parts(
+    rows: Iterable[ObservationRow],
+    dimensions: Sequence[str],
+    series_dimensions: Mapping[int, Mapping[str, tuple[str, str]]],
+    dataset: str | None = None,
+) -> list[str]:
+    """The JSON text of each of ``rows``; with ``dataset``, each starts with ``"dataset"`` (the
+    observations of several datasets: :func:`write_page` joins them)."""
     texts: dict[str | None, str] = {None: "null"}
     regions: dict[str, str] = {}
     dims: dict[int, str] = {}
@@ -58,6 +70,7 @@ def write_observations(
         return encoded
 
     parts = []
+    head = "{" if dataset is None else f'{{"dataset":{_encode(dataset)},'
     # One pass per row, the rows as tuples: this loop is the hot path of every page.
     for region_code, region_name, period, series_id, _s, _e, value, unit, flag, note, to in rows:
         region = regions.get(region_code)
@@ -80,11 +93,18 @@ def write_observations(
             )
         other_end = "" if to is None else f',"value_to":{number(to)}'
         parts.append(
-            f'{{"region":{region},"period":{text(period)},"dimensions":{dim},'
+            f'{head}"region":{region},"period":{text(period)},"dimensions":{dim},'
             f'"value":{number(value)}{other_end},"unit":{text(unit)},'
             f'"flag":{text(flag)},"note":{text(note)}}}'
         )
-    return _page(parts, next_url, warnings, vintage)
+    return parts
+
+
+def write_page(
+    parts: list[str], next_url: str | None, warnings: Sequence[str], total: int | None = None
+) -> str:
+    """The JSON text of a page of observations already written (:func:`observation_parts`)."""
+    return _page(parts, next_url, warnings, None, total)
 
 
 class Vintage(NamedTuple):
@@ -93,11 +113,26 @@ class Vintage(NamedTuple):
     as_of: str | None
 
 
-def _page(parts: list[str], next_url, warnings: Sequence[str], vintage: Vintage | None) -> str:
+def with_total(page: str, total: int) -> str:
+    """A page's JSON text (any of this module's) with ``"total"`` as its last member: the rows
+    of every page of the query (``count=true``)."""
+    if not page.endswith("}"):
+        raise ValueError("not a page of this module")
+    return f'{page[:-1]},"total":{total:d}}}'
+
+
+def _page(
+    parts: list[str],
+    next_url,
+    warnings: Sequence[str],
+    vintage: Vintage | None,
+    total: int | None = None,
+) -> str:
     as_of = "" if vintage is None else f',"as_of":{_encode(vintage.as_of)}'
+    counted = "" if total is None else f',"total":{total:d}'
     return (
         f'{{"data":[{",".join(parts)}],"next":{_encode(next_url)},'
-        f'"warnings":{_encode(list(warnings))}{as_of}}}'
+        f'"warnings":{_encode(list(warnings))}{as_of}{counted}}}'
     )
 
 

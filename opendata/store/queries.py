@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, func, or_, select, tuple_
+from sqlalchemy import Connection, case, func, or_, select, tuple_
 
 from opendata.model import TargetSpec
 from opendata.regions import Alias, RegionIndex, RegionInfo
@@ -55,6 +55,22 @@ class ObservationQuery:
     #: ``changed_until_run``, each with its change and when it was made (two more columns)
     changed_after_run: int | None = None
     changed_until_run: int | None = None
+    #: ``within`` as asked (canonical codes) and ``level``: they name the filter (cursor
+    #: digests, file names, warnings); ``tree_regions`` is what they select
+    within: Sequence[str] = ()
+    level: str | None = None
+    #: the regions ``within``/``level`` add to ``regions``
+    #: (:func:`opendata.filters.regions_under`); None when neither was given. An empty tuple
+    #: serves nothing more than ``regions``, never every region.
+    tree_regions: Sequence[str] | None = None
+    #: ``latest``: keep the last N periods of each series and frequency (after the other filters)
+    latest: int | None = None
+
+    def served_regions(self) -> list[str] | None:
+        """The regions served (``regions`` and ``tree_regions``), or None for every region."""
+        if self.tree_regions is None:
+            return list(self.regions) or None
+        return list(dict.fromkeys([*self.regions, *self.tree_regions]))
 
 
 class ObservationRow(NamedTuple):
@@ -238,10 +254,12 @@ def _observation_select(query: ObservationQuery):
 
 
 def filtered(stmt, query: ObservationQuery):
-    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit."""
+    """``stmt`` (over observation and series) with the query's filters, order, keyset, limit
+    (and ``latest``, which ranks the observations ``stmt`` keeps: see :func:`_latest`)."""
     o, s = t.observation, t.series
-    if query.regions:
-        stmt = stmt.where(s.c.region_code.in_(list(query.regions)))
+    served = query.served_regions()
+    if served is not None:
+        stmt = stmt.where(s.c.region_code.in_(served))
     if query.start is not None:
         stmt = stmt.where(o.c.period_start >= query.start)
     if query.end is not None:
@@ -259,6 +277,8 @@ def filtered(stmt, query: ObservationQuery):
             )
         )
         stmt = stmt.where(s.c.id.in_(matching))
+    if query.latest is not None:
+        stmt = _latest(stmt, query)
     order = (s.c.region_code, s.c.id, o.c.period_start, o.c.period_end)
     if query.after is not None:
         region_code, series_id, start, end = query.after
@@ -278,6 +298,64 @@ def filtered(stmt, query: ObservationQuery):
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
     return stmt
+
+
+def frequency_of(period):
+    """The frequency of a stored period text, in SQL both stores run: ``Y`` (``2024``), ``S``
+    (``2024-S1``), ``Q`` (``2024-Q3``) or ``M`` (``2024-08``): see :mod:`opendata.periods`."""
+    kind = func.substr(period, 6, 1)
+    return case(
+        (func.length(period) == 4, "Y"),
+        (kind.in_(["S", "Q"]), kind),
+        else_="M",
+    )
+
+
+def _latest(stmt, query: ObservationQuery):
+    """``stmt`` (filtered) kept to the last ``query.latest`` periods of each series and
+    frequency: its own order, keyset and limit then apply as they do without ``latest``.
+
+    The rank is a window function over the very rows ``stmt`` serves (its joins and conditions,
+    history's included), narrowed to the observation ids: the cells kept are those ranked
+    within N, so the statement served keeps its columns, order, indexes and keyset. The rank
+    is per series *and frequency*: a series that has months, quarters and years keeps the last
+    N of each (as SDMX, where a series has one frequency). Series before the cursor's are
+    dropped from the ranking (they are whole partitions, so no rank changes).
+    """
+    o, s = t.observation, t.series
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(s.c.id, frequency_of(o.c.period)),
+            order_by=(o.c.period_start.desc(), o.c.period_end.desc()),
+        )
+        .label("latest_rank")
+    )
+    ranking = stmt.with_only_columns(o.c.id.label("observation_id"), rank)
+    if query.after is not None:
+        ranking = ranking.where(tuple_(s.c.region_code, s.c.id) >= tuple_(*query.after[:2]))
+    ranked = ranking.subquery("ranked")
+    kept = select(ranked.c.observation_id).where(ranked.c.latest_rank <= query.latest)
+    return stmt.where(o.c.id.in_(kept))
+
+
+def observation_select(query: ObservationQuery):
+    """The statement :func:`iter_observations` runs for ``query`` (filters, order, keyset,
+    limit): to count or to wrap it."""
+    return _observation_select(query)
+
+
+def count_observations(
+    conn: Connection, query: ObservationQuery, at_most: int | None = None
+) -> int:
+    """How many observations ``query`` serves (from its first row: ``after`` and ``limit`` are
+    not read), exact; with ``at_most``, counted up to that many (a bounded count: cheap).
+
+    ``COUNT(*)`` over the very statement served, without its order, so that it counts what a
+    download streams, ``latest`` and history included.
+    """
+    stmt = observation_select(replace(query, after=None, limit=at_most)).order_by(None)
+    return conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
 def page_of_observations(conn: Connection, query: ObservationQuery) -> list[tuple]:
@@ -314,13 +392,20 @@ def observation_periods(conn: Connection, query: ObservationQuery) -> list[str]:
     quarter and year that start on the same day): the columns of a wide table, known before its
     first row is streamed. The same select as :func:`iter_observations` (current or history),
     unordered, so both stay in step whatever the filters become."""
-    rows = _observation_select(replace(query, after=None, limit=None)).order_by(None).subquery()
+    rows = observation_select(replace(query, after=None, limit=None)).order_by(None).subquery()
     stmt = (
         select(rows.c.period, rows.c.period_start, rows.c.period_end)
         .distinct()
         .order_by(rows.c.period_start, rows.c.period_end)
     )
     return list(conn.execute(stmt).scalars())
+
+
+def count_series(conn: Connection, query: ObservationQuery) -> int:
+    """How many series have observations that ``query`` serves: the data rows of its wide
+    table (``latest`` and history included, as :func:`count_observations`)."""
+    rows = observation_select(replace(query, after=None, limit=None)).order_by(None).subquery()
+    return conn.execute(select(func.count(rows.c.series_id.distinct()))).scalar_one()
 
 
 def serves_ranges(conn: Connection, dataset_id: str) -> bool:

@@ -54,6 +54,7 @@ def test_a_wide_table_has_a_row_per_series_and_a_column_per_period_in_time_order
     assert head[5:] == PERIODS
     series = [(row[0], row[2]) for row in rows]
     assert series == sorted(set(series))  # one row per series, in the stable order
+    assert response.headers["X-Total-Count"] == str(len(rows))  # its data rows: series
     assert series == [
         ("6300", "3"),
         ("6371", "1"),
@@ -88,10 +89,14 @@ def test_every_long_value_is_in_the_wide_table_once_exactly_as_stored(client):
         "dim.jenis_kelamin=2,3",
         "region=63.72&dim.jenis_kelamin=2",
         "region=6371&from=2025",
+        "latest=1",
+        "within=6300&level=regency",
     ],
 )
 def test_the_wide_table_has_the_filters_of_the_long_one(client, query):
-    table = read(client.get(f"{URL}?layout=wide&{query}"))
+    response = client.get(f"{URL}?layout=wide&{query}")
+    table = read(response)
+    assert response.headers["X-Total-Count"] == str(len(table) - 1)
     long = long_rows(client, query)
     wanted = {
         (r["region_code"], r["period"], r["jenis_kelamin_code"]): r["value"]

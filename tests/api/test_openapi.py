@@ -39,6 +39,8 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/runs/{run_id}",
         "/api/v1/runs/{run_id}/payloads/{sha256}",
         "/healthz",
+        "/api/v1/observations",
+        "/api/v1/observations.csv",
     }
 
 

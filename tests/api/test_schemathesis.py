@@ -32,6 +32,8 @@ PATHS = {
     "run_id": [1, 99],
     "sha256": [hashlib.sha256(BODY).hexdigest(), "0" * 64],
 }
+#: the datasets of the several-datasets list (one unknown: a documented 404)
+DATASETS = ["demo", "nope"]
 REGIONS = ["6371", "63.71", "6372", "6300", "63", "0000", "6371010"]
 #: every pair keeps from <= to: the earliest end of a `to` is after the latest start of a `from`
 PERIODS = {"from": ["2023", "2024-Q1", "2024-01"], "to": ["2024", "2024-S2", "2024-08"]}
@@ -49,8 +51,10 @@ def _steer(parameter: dict) -> None:
     if parameter.get("in") == "path" and name in PATHS:
         kind = "integer" if isinstance(PATHS[name][0], int) else "string"
         parameter["schema"] = {"type": kind, "enum": PATHS[name]}
-    elif name == "region":
+    elif name in ("region", "within"):
         parameter["schema"] = {"type": "array", "minItems": 1, "items": {"enum": REGIONS}}
+    elif name == "dataset" and parameter.get("schema", {}).get("type") == "array":
+        parameter["schema"] = {"type": "array", "minItems": 1, "items": {"enum": DATASETS}}
     elif name == "parent":
         parameter["schema"] = {"type": "string", "enum": REGIONS}
     elif name in PERIODS:
