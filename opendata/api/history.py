@@ -30,7 +30,7 @@ from flask import Response, request
 from opendata.api.context import DatasetMeta, connection
 from opendata.api.fields import Text
 from opendata.filters import FilterError
-from opendata.formats.csv import write_changes_csv, write_csv
+from opendata.formats.csv import PLAIN, Profile, write_changes_csv, write_csv
 from opendata.formats.json import Vintage as JsonVintage
 from opendata.formats.json import write_changes, write_observations
 from opendata.store import history, queries, runs
@@ -176,12 +176,16 @@ def json_page(conn, meta: DatasetMeta, rows, next_url, warnings, vintage: Vintag
     return write_changes(rows, meta.slugs, series, next_url, warnings, page, rfc3339)
 
 
-def csv_chunks(conn, meta: DatasetMeta, rows, query: queries.ObservationQuery) -> Iterator[str]:
+def csv_chunks(
+    conn, meta: DatasetMeta, rows, query: queries.ObservationQuery, profile: Profile = PLAIN
+) -> Iterator[str]:
     """The CSV of history ``rows`` (as of a run, or changes with two more columns)."""
     series = history.series_dimensions(conn, meta.dataset_id)  # retired series too
     if query.changed_after_run is None:
-        return write_csv(meta.dataset_id, meta.slugs, rows, series, meta.ranges)
-    return write_changes_csv(meta.dataset_id, meta.slugs, rows, series, meta.ranges, rfc3339)
+        return write_csv(meta.dataset_id, meta.slugs, rows, series, meta.ranges, profile)
+    return write_changes_csv(
+        meta.dataset_id, meta.slugs, rows, series, meta.ranges, rfc3339, profile
+    )
 
 
 def stamp(response: Response, vintage: Vintage | None) -> None:

@@ -20,6 +20,7 @@ from opendata.api.history import HistoryArgs
 from opendata.api.lang import lang_field
 from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
 from opendata.filters import (
+    FilterError,
     check_dimensions,
     dimension_filters,
     parse_periods,
@@ -29,8 +30,9 @@ from opendata.filters import (
     resolve_regions,
     tree_warnings,
 )
-from opendata.formats.csv import write_csv
+from opendata.formats.csv import PROFILES, write_csv
 from opendata.formats.json import with_total, write_observations
+from opendata.formats.wide import write_wide
 from opendata.regions import LEVELS
 from opendata.store import history as store_history
 from opendata.store import queries
@@ -215,8 +217,41 @@ class ObservationQueryArgs(PageArgs, HistoryArgs, CountArgs):
     )
 
 
+LAYOUTS = ("long", "wide")
+
+
 class ObservationCsvArgs(ObservationFilterArgs, HistoryArgs):
-    """Filters and history of the CSV observations."""
+    """Filters and history of the CSV observations, its layout and its profile."""
+
+    layout = Text(
+        give="long or wide",
+        validate=ma.validate.OneOf(LAYOUTS, error="give long or wide"),
+        load_default="long",
+        metadata={
+            "description": "`long` (the default): one row per observation. `wide`: one row per "
+            "region and breakdown (series), one column per period in time order, named as "
+            "stored (`2024`, `2024-03`): `region_code, region_name`, `<dimension>_code, "
+            "<dimension>` per dimension, `unit`, then the periods. Each cell holds the exact "
+            "value (a target's range as `6.0-6.9`), empty where there is none; flags and notes "
+            "are left out (the long CSV has them). Not with `updated_after` (a 400): a table "
+            "of changes is long.",
+            "enum": list(LAYOUTS),
+        },
+    )
+    profile = Text(
+        give="plain or excel-id",
+        validate=ma.validate.OneOf(tuple(PROFILES), error="give plain or excel-id"),
+        load_default="plain",
+        metadata={
+            "description": "`plain` (the default): RFC 4180, `,` between cells, `.` decimals, "
+            "UTF-8 without BOM. `excel-id`: for Excel and LibreOffice with an Indonesian "
+            "locale: UTF-8 with BOM, `;` between cells, CRLF, a decimal comma (`7,10`, plain "
+            'notation, no thousands separator), and codes and periods written as `="0000"` '
+            "so that a spreadsheet keeps them as text (`0000` stays `0000`). With either "
+            "layout. See docs/api.md, Excel (Indonesian locale).",
+            "enum": list(PROFILES),
+        },
+    )
 
 
 class RegionRefSchema(ma.Schema):
@@ -563,6 +598,34 @@ def file_name(
     return stem + ".csv"
 
 
+CSV_DESCRIPTION = (
+    "RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, `<dimension>_code` and "
+    "`<dimension>` per dimension, value, unit, flag, note; a target set's CSV has value_to (a "
+    "range's second end, else empty) right after value. `layout=wide`: region_code, "
+    "region_name, the dimensions' columns, unit, then one column per period. "
+    '`profile=excel-id`: `;`-separated, decimal comma, BOM, codes as `="0000"`.'
+)
+
+
+def _stream_connection(engine):
+    """A connection for a stream that reads more than once (the wide table's periods, then its
+    rows): on PostgreSQL in one snapshot, so that a harvest committed in between changes
+    neither. SQLite's default reads each statement apart: see :func:`write_wide`'s guard."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+CSV_DEFAULTS = {"layout": "long", "profile": "plain"}
+
+
+def _csv_name(name: str, args: dict) -> str:
+    """The file name with the layout and the profile when they are not the defaults."""
+    suffixes = [f"_{args[key]}" for key, default in CSV_DEFAULTS.items() if args[key] != default]
+    return name.removesuffix(".csv") + "".join(suffixes) + ".csv"
+
+
 #: the parameters that leave a CSV the whole dataset's, as its published checksum describes it
 _WHOLE = {"lang"}
 
@@ -593,9 +656,7 @@ class ObservationCsv(MethodView):
         200,
         {"type": "string"},
         content_type="text/csv",
-        description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
-        "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note; a target "
-        "set's CSV has value_to (a range's second end, else empty) right after value.",
+        description=CSV_DESCRIPTION,
         headers={
             "Content-Disposition": DISPOSITION_HEADER,
             "Opendata-Warnings": WARNINGS_HEADER,
@@ -609,7 +670,17 @@ class ObservationCsv(MethodView):
 
         The same filters as the JSON observations (`dim.<dimension id>=<code>[,<code>]` too),
         every matching row, streamed; `as_of` and `updated_after` as on the JSON observations.
+        `layout=wide` puts the periods in columns; `profile=excel-id` writes a file that Excel
+        and LibreOffice open right in an Indonesian locale.
         """
+        wide = args["layout"] == "wide"
+        if wide and args.get("updated_after"):
+            raise FilterError(
+                "layout",
+                "a wide table cannot hold changes; give layout=long (or leave it out) with "
+                "updated_after, or as_of with layout=wide",
+            )
+        profile = PROFILES[args["profile"]]
         query = filter_query(dataset_id, args)
         vintage = history.apply(query, args, connection(), None)
         meta = dataset_meta(dataset_id)
@@ -619,18 +690,30 @@ class ObservationCsv(MethodView):
             # The request's connection is closed when the view returns, before the first chunk
             # is sent: the stream has a connection of its own, closed when it ends or the
             # client goes away.
-            with engine.connect() as conn:
+            with _stream_connection(engine) as conn:
+                if wide:
+                    # the columns first: the periods, with the same filters
+                    periods = queries.observation_periods(conn, query)
+                    if vintage is not None:  # the series of then: retired ones too
+                        series = store_history.series_dimensions(conn, dataset_id)
+                    else:
+                        series = meta.series_dimensions_on(conn)
+                    rows = queries.iter_observations(conn, query)
+                    yield from write_wide(meta.slugs, rows, series, periods, profile)
+                    return
                 rows = queries.iter_observations(conn, query)
                 if vintage is not None:
-                    yield from history.csv_chunks(conn, meta, rows, query)
+                    yield from history.csv_chunks(conn, meta, rows, query, profile)
                     return
                 series = meta.series_dimensions_on(conn)
-                yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges)
+                yield from write_csv(dataset_id, meta.slugs, rows, series, meta.ranges, profile)
 
         response = Response(chunks(), mimetype="text/csv")
         history.stamp(response, vintage)
-        if not (whole_dataset() and checksum(response, dataset_id)):
+        if wide:  # its rows are series, not observations
+            response.headers["X-Total-Count"] = str(queries.count_series(connection(), query))
+        elif not (whole_dataset() and checksum(response, dataset_id)):
             total_header(response, connection(), query)
-        name = file_name(dataset_id, query, args, meta.slugs)
+        name = _csv_name(file_name(dataset_id, query, args, meta.slugs), args)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return warn_header(response, region_warnings(dataset_id, query))

@@ -387,6 +387,27 @@ def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[Obs
         result.close()
 
 
+def observation_periods(conn: Connection, query: ObservationQuery) -> list[str]:
+    """The periods that observations matching ``query`` have, in time order (a month before the
+    quarter and year that start on the same day): the columns of a wide table, known before its
+    first row is streamed. The same select as :func:`iter_observations` (current or history),
+    unordered, so both stay in step whatever the filters become."""
+    rows = observation_select(replace(query, after=None, limit=None)).order_by(None).subquery()
+    stmt = (
+        select(rows.c.period, rows.c.period_start, rows.c.period_end)
+        .distinct()
+        .order_by(rows.c.period_start, rows.c.period_end)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def count_series(conn: Connection, query: ObservationQuery) -> int:
+    """How many series have observations that ``query`` serves: the data rows of its wide
+    table (``latest`` and history included, as :func:`count_observations`)."""
+    rows = observation_select(replace(query, after=None, limit=None)).order_by(None).subquery()
+    return conn.execute(select(func.count(rows.c.series_id.distinct()))).scalar_one()
+
+
 def serves_ranges(conn: Connection, dataset_id: str) -> bool:
     """Whether the dataset is a target set (``dataset.target``): its values may be ranges.
 

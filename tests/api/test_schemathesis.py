@@ -104,5 +104,10 @@ def served(store, make_app):
 @schema.parametrize()
 @settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_does_what_its_spec_says(case, served):
+    # layout=wide with updated_after is a documented 400 (a table of changes is long) that the
+    # spec cannot say: such a case keeps layout=wide and drops updated_after
+    query = case.query or {}
+    if query.get("layout") == "wide" and query.get("updated_after") in INSTANTS:
+        del query["updated_after"]
     # identity: the in-process client does not decode gzip (test_compression covers it)
     case.call_and_validate(app=served, headers={"Accept-Encoding": "identity"})

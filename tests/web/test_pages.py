@@ -155,7 +155,7 @@ def test_every_format_of_what_is_shown_downloads(web):
         if urlsplit(href).path.endswith("/observations") and "format" not in query:
             continue  # the JSON page of the API snippet
         response = web.get(href)
-        assert response.status_code in (200, 400), href  # 400: a format not merged yet
+        assert response.status_code == 200, href
         if "region" in query:
             assert query["region"] == "6300"
 
