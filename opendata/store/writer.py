@@ -30,6 +30,7 @@ from opendata.model import DatasetSpec, Dimension, Indicator, ParseResult
 from opendata.periods import parse_period
 from opendata.regions import RegionIndex
 from opendata.store import schema as t
+from opendata.store import search
 
 
 class WriteError(Exception):
@@ -789,6 +790,8 @@ def write_dataset(
         values["changed_run_id"] = run_id
         bump_data_version(conn)
     conn.execute(update(t.dataset).where(t.dataset.c.id == spec.id).values(**values))
+    if counts.data_changed or not search.is_indexed(conn, spec.id):
+        search.index_dataset(conn, spec.id)  # its titles, tags, indicators, levels: searchable
     return counts
 
 
