@@ -22,6 +22,7 @@ from opendata.api import (
     regions,
     revisions,
     runs,
+    search,
     xlsx,
 )
 from opendata.api.base import SettingsPlugin
@@ -43,6 +44,7 @@ RESOURCES = (
     xlsx,
     jsonstat,
     datapackage,
+    search,
 )
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\

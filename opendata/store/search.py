@@ -278,7 +278,8 @@ def _match_clause(conn: Connection, terms: Sequence[str]):
         match = " AND ".join(
             f'"{term}"' + ("*" if p else "") for term, p in zip(terms, prefix, strict=True)
         )
-        clause = f"search_document.id IN (SELECT rowid FROM {t.SEARCH_FTS} WHERE {t.SEARCH_FTS} MATCH :m)"
+        fts = t.SEARCH_FTS
+        clause = f"search_document.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :m)"
     else:
         match = " & ".join(
             term + (":*" if p else "") for term, p in zip(terms, prefix, strict=True)
