@@ -68,7 +68,9 @@ class Levels(Codes):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.inner = ma.fields.String(metadata={"enum": list(LEVELS)})
+        self.inner = ma.fields.String(
+            validate=ma.validate.OneOf(LEVELS), metadata={"pattern": r"^[^,]*[^\s,][^,]*$"}
+        )
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
         levels = super()._deserialize(value, attr, data, **kwargs)
