@@ -269,9 +269,11 @@ search_document = Table(
     Column("title", Text, nullable=False),  # both languages
     Column("tags", Text, nullable=False),
     Column("indicators", Text, nullable=False),  # JSON: the served indicators' names, as named
+    Column("indicator_words", Text, nullable=False),  # their names folded, a line each
     Column("body", Text, nullable=False),  # descriptions, indicators' definitions and subjects
     Column("words", Text, nullable=False),
-    Column("levels", Text, nullable=False),  # JSON: the region levels of its served series
+    Column("tag_values", Text, nullable=False),  # its tags as the catalog has them, a line each
+    Column("levels", Text, nullable=False),  # the region levels of its served series, a line each
 )
 
 #: The vocabulary of the index, with the number of documents that have each term: where a query

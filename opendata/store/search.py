@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from opendata.regions import LEVELS
 from opendata.store import schema as t
@@ -126,9 +126,11 @@ def _document(conn: Connection, dataset_id: str) -> dict[str, Any] | None:
             row.description_en,
             *dict.fromkeys(text for ind in indicators for text in (ind.definition, ind.subject)),
         ),
-        "levels": json.dumps(_levels(conn, dataset_id)),
+        "tag_values": "\n".join(tags),
+        "levels": "\n".join(_levels(conn, dataset_id)),
     }
-    words = [document["title"], document["tags"], _texts(*names), document["body"]]
+    document["indicator_words"] = "\n".join(fold(name) for name in names)  # a line each
+    words = [document["title"], document["tags"], document["indicator_words"], document["body"]]
     document["words"] = " ".join(" ".join(words).split())
     return document
 
@@ -155,15 +157,23 @@ def _count_terms(conn: Connection, old: set[str], new: set[str]) -> None:
         for word, step in changes.items()
         if step > 0 and word not in counts
     ]
+    moved = [
+        {"b_term": word, "documents": counts[word] + step}
+        for word, step in changes.items()
+        if word in counts and counts[word] + step > 0
+    ]
+    gone = [word for word, step in changes.items() if word in counts and counts[word] + step <= 0]
     if added:
         conn.execute(insert(st), added)
-    for word, step in changes.items():
-        if word not in counts:
-            continue
-        if counts[word] + step > 0:
-            conn.execute(update(st).where(st.c.term == word).values(documents=counts[word] + step))
-        else:
-            conn.execute(delete(st).where(st.c.term == word))
+    if moved:
+        conn.execute(
+            update(st)
+            .where(st.c.term == bindparam("b_term"))
+            .values(documents=bindparam("documents")),
+            moved,
+        )
+    if gone:
+        conn.execute(delete(st).where(st.c.term.in_(gone)))
 
 
 def index_dataset(conn: Connection, dataset_id: str) -> None:
@@ -249,14 +259,6 @@ class SearchHit:
     #: the names of its indicators that have a word searched for
     matched: tuple[str, ...]
 
-    def facet_values(self, facet: str) -> tuple[str, ...]:
-        """Its values of a facet (a dataset has several tags and levels, one source)."""
-        if facet == "source":
-            return (self.source,)
-        if facet == "frequency":
-            return (self.frequency,) if self.frequency else ()
-        return self.tags if facet == "tag" else self.levels
-
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -334,110 +336,185 @@ def _corrected(conn: Connection, terms: list[str]) -> list[str] | None:
 
 
 def _candidates(conn: Connection, terms: Sequence[str]) -> list:
-    sd, d, s = t.search_document, t.dataset, t.source
+    """What ranking and facets need of every document that has all the terms."""
+    sd, d = t.search_document, t.dataset
     return conn.execute(
         select(
             d.c.id,
-            d.c.title_id,
-            d.c.title_en,
-            d.c.description_id,
-            d.c.description_en,
             d.c.source_id,
-            s.c.title.label("source_title"),
             d.c.frequency,
-            d.c.tags.label("raw_tags"),
+            sd.c.tag_values,
+            sd.c.levels,
             sd.c.title,
             sd.c.tags,
-            sd.c.indicators,
+            sd.c.indicator_words,
             sd.c.body,
-            sd.c.levels,
         )
         .join(d, d.c.id == sd.c.dataset_id)
-        .join(s, s.c.id == d.c.source_id)
         .where(_match_clause(conn, terms))
     ).all()
 
 
-def _has(words: set[str], term: str, prefixes: Iterable[str]) -> float:
-    """1 for the whole word, PREFIX_WEIGHT for the beginning of one, else 0."""
-    if term in words:
-        return 1.0
-    if len(term) >= PREFIX_MIN and any(word.startswith(term) for word in prefixes):
-        return PREFIX_WEIGHT
-    return 0.0
+class _Terms:
+    """The terms searched for, as the scoring looks for them in a field's padded text."""
+
+    def __init__(self, terms: Sequence[str]):
+        self.terms = tuple(terms)
+        self.exact = frozenset(terms)
+        #: the terms that also match as the beginning of a word
+        self.prefixes = tuple(term for term in terms if len(term) >= PREFIX_MIN)
+
+    def found(self, term: str, padded: str) -> float:
+        """1 for the whole word in `` text ``, PREFIX_WEIGHT for the beginning of one, else 0.
+
+        Substring tests on the space-padded text: the whole word is `` term ``, a beginning
+        `` term``; no split, no loop in Python.
+        """
+        if f" {term} " in padded:
+            return 1.0
+        if len(term) >= PREFIX_MIN and f" {term}" in padded:
+            return PREFIX_WEIGHT
+        return 0.0
+
+    def covers(self, word: str) -> bool:
+        return word in self.exact or word.startswith(self.prefixes)
 
 
-def _score(terms: Sequence[str], fields: Mapping[str, list[str]]) -> float:
+def _padded(text: str) -> str:
+    return f" {text.replace(chr(10), ' ')} "
+
+
+def _score(terms: _Terms, row) -> float:
     """Each term's best field weight, plus the share of a title's words the terms cover.
 
     The share (at most 1) puts "Poverty rate" before "Poverty rate targets of ... (RKPD 2022)".
+    The hot loop of a search (once per document found): plain loops, no generators.
     """
-    sets = {name: set(" ".join(lines).split()) for name, lines in fields.items()}
-    score = sum(
-        max(weight * _has(sets[name], term, sets[name]) for name, weight in WEIGHTS)
-        for term in terms
+    fields = (
+        _padded(row.title),
+        _padded(row.tags),
+        _padded(row.indicator_words),
+        _padded(row.body),
     )
+    score = 0.0
+    for term in terms.terms:
+        best = 0.0
+        for (_name, weight), padded in zip(WEIGHTS, fields, strict=True):
+            if weight <= best:
+                break  # the weights go down: no later field can do better
+            best = max(best, weight * terms.found(term, padded))
+        score += best
     cover = 0.0
-    for line in fields["title"]:
+    for line in row.title.split("\n"):
         words = line.split()
-        found = sum(1 for word in words if any(_has({word}, term, (word,)) for term in terms))
-        cover = max(cover, found / len(words))
+        if words:
+            cover = max(cover, sum(map(terms.covers, words)) / len(words))
     return round(score + cover, 4)
 
 
-def _hit(row, terms: Sequence[str]) -> SearchHit:
-    names = json.loads(row.indicators)
-    folded_names = [fold(name) for name in names]
-    fields = {
-        "title": row.title.splitlines(),
-        "tags": row.tags.splitlines(),
-        "indicators": folded_names,
-        "body": row.body.splitlines(),
+class _Found(NamedTuple):
+    """A document the index found: its score and facet values (enough to rank and count)."""
+
+    id: str
+    score: float
+    values: dict[str, tuple[str, ...]]  #: facet -> its values
+
+
+def _values(text: str) -> tuple[str, ...]:
+    return tuple(text.split("\n")) if text else ()
+
+
+def _facet_values(row) -> dict[str, tuple[str, ...]]:
+    return {
+        "source": (row.source_id,),
+        "tag": _values(row.tag_values),
+        "level": _values(row.levels),
+        "frequency": (row.frequency,) if row.frequency else (),
     }
-    matched = tuple(
-        name
-        for name, folded in zip(names, folded_names, strict=True)
-        if any(_has(set(folded.split()), term, folded.split()) for term in terms)
-    )
-    return SearchHit(
-        id=row.id,
-        title={k: v for k, v in (("id", row.title_id), ("en", row.title_en)) if v},
-        description={
-            k: v for k, v in (("id", row.description_id), ("en", row.description_en)) if v
-        },
-        source=row.source_id,
-        source_title=row.source_title,
-        tags=tuple(json.loads(row.raw_tags or "[]")),
-        frequency=row.frequency,
-        levels=tuple(json.loads(row.levels)),
-        score=_score(terms, fields),
-        matched=matched,
-    )
 
 
-def _kept(hit: SearchHit, filters: Mapping[str, frozenset[str]], but: str | None = None) -> bool:
+def _hits(conn: Connection, page: Sequence[_Found], terms: _Terms) -> list[SearchHit]:
+    """The page's hits with their texts and matched indicators (one query for the page)."""
+    if not page:
+        return []
+    sd, d, s = t.search_document, t.dataset, t.source
+    rows = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                d.c.id,
+                d.c.title_id,
+                d.c.title_en,
+                d.c.description_id,
+                d.c.description_en,
+                s.c.title.label("source_title"),
+                sd.c.indicators,
+                sd.c.indicator_words,
+            )
+            .join(sd, sd.c.dataset_id == d.c.id)
+            .join(s, s.c.id == d.c.source_id)
+            .where(d.c.id.in_([found.id for found in page]))
+        )
+    }
+    hits = []
+    for found in page:
+        row = rows[found.id]
+        names = json.loads(row.indicators)
+        matched = tuple(
+            name
+            for name, folded in zip(names, row.indicator_words.split("\n"), strict=True)
+            if any(terms.covers(word) for word in folded.split())
+        )
+        hits.append(
+            SearchHit(
+                id=found.id,
+                title=_languages(row.title_id, row.title_en),
+                description=_languages(row.description_id, row.description_en),
+                source=found.values["source"][0],
+                source_title=row.source_title,
+                tags=found.values["tag"],
+                frequency=found.values["frequency"][0] if found.values["frequency"] else None,
+                levels=found.values["level"],
+                score=found.score,
+                matched=matched,
+            )
+        )
+    return hits
+
+
+def _languages(indonesian: str | None, english: str | None) -> dict[str, str]:
+    return {lang: value for lang, value in (("id", indonesian), ("en", english)) if value}
+
+
+def _kept(values: dict, filters: Mapping[str, frozenset[str]], but: str | None = None) -> bool:
+    """Whether facet ``values`` pass the filters (all of them, or all but the facet ``but``)."""
     return all(
-        not wanted or not wanted.isdisjoint(hit.facet_values(facet))
+        not wanted or not wanted.isdisjoint(values[facet])
         for facet, wanted in filters.items()
         if facet != but
     )
 
 
-def _facets(hits: Sequence[SearchHit], filters) -> dict[str, list[tuple[str, int]]]:
+def _facets(found: Sequence[dict], filters) -> dict[str, list[tuple[str, int]]]:
+    """Each facet's values and counts among the ``found`` values that pass the other filters."""
     facets = {}
     for facet in FACETS:
         counts = Counter(
             value
-            for hit in hits
-            if _kept(hit, filters, but=facet)
-            for value in hit.facet_values(facet)
+            for values in found
+            if _kept(values, filters, but=facet)
+            for value in values[facet]
         )
         facets[facet] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return facets
 
 
 def search(conn: Connection, query: SearchQuery) -> SearchResult:
-    """Search the datasets: see the module's docstring. A question with no word finds nothing."""
+    """Search the datasets: see the module's docstring. A question with no word finds nothing.
+
+    Every document found is counted in the facets, and scored if it passes the filters (a few
+    microseconds each, on what the index query returned); only the page's hits are read whole.
+    """
     terms = query_terms(query.text)
     corrected = None
     rows = _candidates(conn, terms) if terms else []
@@ -446,12 +523,20 @@ def search(conn: Connection, query: SearchQuery) -> SearchResult:
         if corrected is not None:
             terms = corrected
             rows = _candidates(conn, terms)
-    found = sorted((_hit(row, terms) for row in rows), key=lambda hit: (-hit.score, hit.id))
-    kept = [hit for hit in found if _kept(hit, query.filters)]
+    scoring = _Terms(terms)
+    values = [_facet_values(row) for row in rows]
+    kept = sorted(
+        (
+            _Found(row.id, _score(scoring, row), these)
+            for row, these in zip(rows, values, strict=True)
+            if _kept(these, query.filters)
+        ),
+        key=lambda found: (-found.score, found.id),
+    )
     return SearchResult(
         terms=tuple(terms),
         corrected=" ".join(corrected) if corrected is not None else None,
         total=len(kept),
-        hits=kept[query.offset : query.offset + query.limit],
-        facets=_facets(found, query.filters),
+        hits=_hits(conn, kept[query.offset : query.offset + query.limit], scoring),
+        facets=_facets(values, query.filters),
     )

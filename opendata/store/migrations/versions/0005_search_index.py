@@ -33,8 +33,10 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("tags", sa.Text(), nullable=False),
         sa.Column("indicators", sa.Text(), nullable=False),
+        sa.Column("indicator_words", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("words", sa.Text(), nullable=False),
+        sa.Column("tag_values", sa.Text(), nullable=False),
         sa.Column("levels", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"], ["dataset.id"], name="fk_search_document_dataset_id_dataset"
