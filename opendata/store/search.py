@@ -179,9 +179,13 @@ def _count_terms(conn: Connection, old: set[str], new: set[str]) -> None:
 def index_dataset(conn: Connection, dataset_id: str) -> None:
     """Write (or remove) a dataset's search document, in the caller's transaction.
 
-    Called by the store's writer after each harvest that changed a dataset, and by migration
-    0005 for the datasets it finds. A dataset that serves no indicator leaves the index.
+    Called by the store's writer after each harvest that changed a dataset. A dataset that
+    serves no indicator leaves the index.
     """
+    _index(conn, dataset_id, count_terms=True)
+
+
+def _index(conn: Connection, dataset_id: str, count_terms: bool) -> None:
     document = _document(conn, dataset_id)
     if document is None:
         remove_dataset(conn, dataset_id)
@@ -201,7 +205,9 @@ def index_dataset(conn: Connection, dataset_id: str) -> None:
             text(f"INSERT INTO {t.SEARCH_FTS} (rowid, words) VALUES (:id, :words)"),
             {"id": doc_id, "words": document["words"]},
         )
-    _count_terms(conn, _vocabulary(old.words) if old else set(), _vocabulary(document["words"]))
+    if count_terms:
+        old_words = _vocabulary(old.words) if old else set()
+        _count_terms(conn, old_words, _vocabulary(document["words"]))
 
 
 def remove_dataset(conn: Connection, dataset_id: str) -> None:
@@ -223,9 +229,25 @@ def is_indexed(conn: Connection, dataset_id: str) -> bool:
 
 
 def reindex(conn: Connection) -> int:
-    """Rebuild every dataset's search document; return how many the index holds."""
+    """Rebuild every dataset's search document, then the vocabulary; return the documents.
+
+    Migration 0005 backfills with it. The vocabulary is counted once at the end, not document
+    by document: thousands of updates of the same few rows in one transaction leave PostgreSQL
+    a chain of dead row versions to walk at each one.
+    """
     for dataset_id in conn.execute(select(t.dataset.c.id).order_by(t.dataset.c.id)).scalars():
-        index_dataset(conn, dataset_id)
+        _index(conn, dataset_id, count_terms=False)
+    counts = Counter(
+        word
+        for words in conn.execute(select(t.search_document.c.words)).scalars()
+        for word in _vocabulary(words)
+    )
+    conn.execute(delete(t.search_term))
+    if counts:
+        conn.execute(
+            insert(t.search_term),
+            [{"term": w, "length": len(w), "documents": n} for w, n in sorted(counts.items())],
+        )
     return conn.execute(select(func.count()).select_from(t.search_document)).scalar_one()
 
 
