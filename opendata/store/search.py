@@ -313,11 +313,14 @@ def _match_clause(conn: Connection, terms: Sequence[str]):
 
 
 def _matches_any(conn: Connection, term: str) -> bool:
+    """Whether any document has the term.
+
+    A count, not ``LIMIT 1``: for a word found nowhere PostgreSQL would pick a sequential scan
+    that expects to stop at the first match and instead computes every document's tsvector.
+    """
     sd = t.search_document
-    return (
-        conn.execute(select(sd.c.id).where(_match_clause(conn, [term])).limit(1)).first()
-        is not None
-    )
+    found = conn.execute(select(func.count(sd.c.id)).where(_match_clause(conn, [term])))
+    return bool(found.scalar_one())
 
 
 def _closest(conn: Connection, term: str) -> str | None:
