@@ -19,7 +19,7 @@ The datasets: titles of 3-7 Indonesian statistics words and an English title, de
 10-20 words, 2-3 tags, 1-3 indicators, words drawn with Zipf weights (a few words are common,
 most are rare, as in a real catalog); each with series in 1-3 regions of different levels (for
 the ``level`` facet). Rows are inserted in bulk, then indexed by ``search.reindex`` (as
-migration 0005 backfills; its time is reported), then 100 datasets again one at a time by
+migration 0006 backfills; its time is reported), then 100 datasets again one at a time by
 ``search.index_dataset``, the writer's hook (the time of one is reported). Seeded.
 
 A measurement, not a test: nothing here asserts a time. Writes ``bench/out/search.json``.
@@ -163,7 +163,7 @@ def fill(url: str) -> dict:
         conn.execute(insert(t.indicator), indicators)
         conn.execute(insert(t.series), series)
     started = time.perf_counter()
-    with engine.begin() as conn:  # as migration 0005 backfills a store
+    with engine.begin() as conn:  # as migration 0006 backfills a store
         search.reindex(conn)
     indexed = time.perf_counter() - started
     started = time.perf_counter()

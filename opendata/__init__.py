@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from opendata.api import App, init_api
     from opendata.api.context import ApiState
     from opendata.config import load_settings, unknown_variables
+    from opendata.web import init_web
 
     app = App(__name__)
     ours, flask_config = _split_config(config or {}, app.config)
@@ -83,5 +84,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep the documented order of fields
     app.json.ensure_ascii = False
     catalog, catalog_error = _load_catalog(settings)
-    init_api(app, ApiState(settings, _read_only_engine(settings), catalog, catalog_error))
+    api = init_api(app, ApiState(settings, _read_only_engine(settings), catalog, catalog_error))
+    init_web(app, api)
     return app

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select, text
 
 from harvesters import get_harvester
 from harvesters.exceptions import HarvestError, SourceConfigurationError
+from opendata import downloads
 from opendata.exceptions import LockHeld
 from opendata.model import DatasetSpec, Payload
 from opendata.regions import RegionIndex
@@ -286,6 +287,8 @@ class Runner:
                 if self.dry_run:
                     transaction.rollback()
                     return
+                if outcome.status == "ok":  # the checksum commits with the data it describes
+                    downloads.refresh(conn, spec.id)
                 runs.finish_run(
                     conn,
                     outcome.run_id,
@@ -331,6 +334,7 @@ class Runner:
             return outcome
         with self.engine.begin() as conn:
             runs.mark_harvested(conn, outcome.dataset_id, outcome.run_id)
+            downloads.refresh(conn, outcome.dataset_id)  # if missing or outdated
             runs.finish_run(
                 conn, outcome.run_id, "unchanged", outcome.counts, fingerprint=fingerprint
             )

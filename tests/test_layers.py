@@ -29,6 +29,7 @@ def _imported(module: str) -> set[str]:
         ("opendata.catalog", ("harvesters", "opendata.store")),
         ("opendata.region_names", ("harvesters", "opendata.store", "flask", "openpyxl")),
         ("opendata.api", ("harvesters", "requests")),
+        ("opendata.web.views", ("harvesters", "requests", "pandas", "sdmx", "lxml", "feedgen")),
     ],
 )
 def test_modules_import_only_what_their_layer_may(module, forbidden):

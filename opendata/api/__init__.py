@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from flask import Flask, Response, redirect, send_from_directory
+from flask import Flask, Response, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from opendata.api import (
@@ -29,7 +29,6 @@ from opendata.api.base import SettingsPlugin
 from opendata.api.context import EXTENSION, ApiState, close_connection
 from opendata.api.errors import Api
 from opendata.api.limits import init_limits
-from opendata.api.links import link
 from opendata.api.ratelimit import init_rate_limit
 from opendata.config import parse_origins
 
@@ -83,6 +82,8 @@ EXPOSED_HEADERS = (
     "Opendata-Warnings",
     "Opendata-As-Of",
     "X-Total-Count",
+    "Repr-Digest",
+    "Content-Language",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -147,10 +148,29 @@ def init_compress(app: Flask) -> None:
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
     )
     Compress(app)
+    # registered after flask-compress, so it runs before it
+    app.after_request(_read_file_body)
+
+
+def _read_file_body(response: Response) -> Response:
+    """Read a static file's body (the docs' and pages' assets, a few KB) into memory, closing
+    the file: flask-compress compresses a file response's body without closing its file."""
+    if response.direct_passthrough and response.mimetype in COMPRESSED_TYPES:
+        wrapper = response.response
+        body = b"".join(wrapper)
+        close = getattr(wrapper, "close", None)
+        if close is not None:
+            close()
+        response.direct_passthrough = False
+        response.set_data(body)
+    return response
 
 
 def _one_vary_header(response: Response) -> Response:
-    """Merge the Vary headers that flask-cors and flask-compress each add into one."""
+    """Merge the Vary headers that flask-cors and flask-compress each add into one; and drop
+    a ``Repr-Digest`` that compression made untrue (RFC 9530: it is of the bytes sent)."""
+    if response.headers.get("Content-Encoding"):
+        response.headers.pop("Repr-Digest", None)
     values = response.headers.getlist("Vary")
     if len(values) > 1:
         names = dict.fromkeys(v.strip() for value in values for v in value.split(",") if v.strip())
@@ -192,11 +212,6 @@ def init_api(app: Flask, api_state: ApiState) -> Api:
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     api.register_blueprint(health.blp)
     dist = _swagger_ui_dist()
-
-    @app.get("/")
-    def root():
-        """The web catalog's place; until it exists, a temporary redirect to the API docs."""
-        return redirect(link("api-docs.openapi_swagger_ui"), 302)
 
     @app.get(f"{DOCS_ASSETS}<path:filename>")
     def docs_asset(filename: str):

@@ -25,6 +25,7 @@ from flask import Request, Response, request
 from webargs.fields import DelimitedFieldMixin
 from webargs.flaskparser import FlaskParser
 
+from opendata.api import lang as languages
 from opendata.api.context import data_version, freshness, last_finished_run, state
 
 #: served with every versioned response: caches may keep it but must ask again (ETag) each time
@@ -123,15 +124,24 @@ class Blueprint(flask_smorest.Blueprint):
             responses.setdefault("400", "BAD_REQUEST")
         return doc
 
-    def versioned(self, func=None, *, keep: bool = True, runs: bool = False, fresh: bool = False):
+    def versioned(
+        self,
+        func=None,
+        *,
+        keep: bool = True,
+        runs: bool = False,
+        fresh: bool = False,
+        lang: bool = False,
+    ):
         """Decorate a GET view: ETag, 304 and (with ``keep``) the response cache.
 
         With ``runs``, the response also changes with every finished harvest run, also one
         that changed no data (for views that show the last harvest); with ``fresh``, also when
-        a dataset's freshness changes with the clock (due, overdue: ``context.freshness``).
+        a dataset's freshness changes with the clock (due, overdue: ``context.freshness``);
+        with ``lang``, with the language ``Accept-Language`` chose (:mod:`opendata.api.lang`).
         """
         if func is None:
-            return lambda f: self.versioned(f, keep=keep, runs=runs, fresh=fresh)
+            return lambda f: self.versioned(f, keep=keep, runs=runs, fresh=fresh, lang=lang)
 
         @wraps(func)
         def wrapper(*args, **kwargs):
@@ -143,6 +153,8 @@ class Blueprint(flask_smorest.Blueprint):
             if fresh:
                 states = sorted((d, f.state, f.due) for d, f in freshness().items())
                 key = f"{hashlib.blake2b(repr(states).encode(), digest_size=8).hexdigest()} {key}"
+            if lang and (chosen := languages.variant()):
+                key = f"lang={chosen} {key}"
             response = _cached(version, key) if keep else None
             if response is None:
                 # Run the view even when If-None-Match may match: a request that would fail
@@ -159,6 +171,8 @@ class Blueprint(flask_smorest.Blueprint):
                 etag = matched  # the tag the client holds: a compressed body's carries ":gzip"
             response.set_etag(etag)
             response.headers["Cache-Control"] = CACHE_CONTROL
+            if lang:
+                languages.stamp(response)
             return response
 
         # flask-smorest documents If-None-Match, 304 and the ETag header of "etag" views.

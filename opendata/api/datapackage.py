@@ -21,10 +21,12 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import abort
 
+from opendata import downloads
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint
 from opendata.api.context import connection, dataset_meta
 from opendata.api.links import link
-from opendata.api.observations import ObservationFilterArgs, filter_query
+from opendata.api.observations import ObservationFilterArgs, filter_query, whole_dataset
 from opendata.formats.datapackage import data_package
 from opendata.store import queries
 
@@ -65,7 +67,7 @@ def absolute(path: str) -> str:
 
 @blp.route("/datasets/<dataset_id>/datapackage.json")
 class DataPackage(MethodView):
-    @blp.versioned(keep=False)
+    @blp.versioned(keep=False, lang=True)
     @blp.arguments(ObservationFilterArgs, location="query")
     @blp.response(200, {"type": "object"}, content_type="application/json", description=DESCRIPTION)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -83,6 +85,8 @@ class DataPackage(MethodView):
         query = urlencode(list(request.args.items(multi=True)), safe=",:")
         csv_url = absolute(link("observations.ObservationCsv", query, dataset_id=dataset_id))
         dataset_url = absolute(link("datasets.DatasetDetail", dataset_id=dataset_id))
-        package = data_package(info, meta.ranges, csv_url, dataset_url)
+        made = downloads.current_csv(connection(), dataset_id) if whole_dataset() else None
+        checksum = None if made is None else (made.sha256, made.bytes)
+        package = data_package(info, meta.ranges, csv_url, dataset_url, languages.text, checksum)
         body = json.dumps(package, ensure_ascii=False, indent=2)
         return Response(body, mimetype="application/json")

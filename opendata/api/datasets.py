@@ -7,6 +7,8 @@ from decimal import Decimal
 import marshmallow as ma
 from flask.views import MethodView
 
+from opendata import downloads
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, freshness
 from opendata.api.fields import UtcTime
@@ -135,6 +137,13 @@ class DatasetSchema(ma.Schema):
 
     id = ma.fields.String(required=True)
     title = ma.fields.Nested(TextsSchema, required=True)
+    label = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The title in the language asked for (`lang`, else "
+            "`Accept-Language`; Indonesian by default), or in the other where it lacks it."
+        },
+    )
     source = ma.fields.Nested(SourceSchema, required=True)
     frequency = ma.fields.String(
         allow_none=True, metadata={"description": "annual, semiannual, quarterly or monthly."}
@@ -154,6 +163,7 @@ class DatasetSchema(ma.Schema):
         state = freshness().get(dataset.id)
         return {
             **vars(dataset),
+            "label": languages.text(dataset.title),
             "description": dataset.description or None,
             "freshness": None if state is None else state.as_json(),
             "links": links,
@@ -326,6 +336,48 @@ def _targeted_by(of: queries.TargetOf) -> dict:
     }
 
 
+class DownloadSchema(ma.Schema):
+    """A whole-dataset download, and what to check it against."""
+
+    url = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
+    sha256 = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The SHA-256 of the file's bytes (hex, as `sha256sum` prints it); "
+            "null until the next harvest of the dataset makes it."
+        },
+    )
+    digest = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The same as the download's `Repr-Digest` (RFC 9530)."},
+    )
+    bytes = ma.fields.Integer(required=True, allow_none=True)
+    rows = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Data rows (header not counted)."}
+    )
+
+
+class DownloadsSchema(ma.Schema):
+    """The dataset's whole downloads, by format."""
+
+    csv = ma.fields.Nested(DownloadSchema, required=True)
+
+
+def _csv_download(dataset_id: str) -> dict:
+    made = downloads.current_csv(connection(), dataset_id)
+    return {
+        "url": link("observations.ObservationCsv", dataset_id=dataset_id),
+        "media_type": "text/csv",
+        "sha256": made and made.sha256,
+        "digest": made and downloads.repr_digest(made),
+        "bytes": made and made.bytes,
+        "rows": made and made.rows,
+    }
+
+
 class DatasetDetailSchema(DatasetSchema):
     """A dataset's full metadata."""
 
@@ -352,19 +404,34 @@ class DatasetDetailSchema(DatasetSchema):
         required=True,
         metadata={"description": "The datasets whose figures are targets of this one's."},
     )
+    downloads = ma.fields.Nested(
+        DownloadsSchema,
+        required=True,
+        metadata={
+            "description": "The whole dataset's files (no filter), each with its checksum, size "
+            "and rows as the last harvest that changed the data made them."
+        },
+    )
 
     @ma.pre_dump
     def _with_links(self, dataset: queries.DatasetInfo, **kwargs) -> dict:
         data = super()._with_links(dataset, **kwargs)
         data["target"] = _target(dataset.id, dataset.target)
         data["targets"] = [_targeted_by(of) for of in dataset.targets]
+        data["downloads"] = {"csv": _csv_download(dataset.id)}
         return data
+
+
+class LangArgs(QueryArgs):
+    """The language of the datasets' ``label``."""
+
+    lang = languages.lang_field()
 
 
 @blp.route("/datasets")
 class DatasetList(MethodView):
-    @blp.versioned(runs=True, fresh=True)
-    @blp.arguments(QueryArgs, location="query")
+    @blp.versioned(runs=True, fresh=True, lang=True)
+    @blp.arguments(LangArgs, location="query")
     @blp.response(200, DatasetListSchema)
     def get(self, _args):
         """List the harvested datasets"""
@@ -373,8 +440,8 @@ class DatasetList(MethodView):
 
 @blp.route("/datasets/<dataset_id>")
 class DatasetDetail(MethodView):
-    @blp.versioned(runs=True, fresh=True)
-    @blp.arguments(QueryArgs, location="query")
+    @blp.versioned(runs=True, fresh=True, lang=True)
+    @blp.arguments(LangArgs, location="query")
     @blp.response(200, DatasetDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, _args, dataset_id):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import http
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import flask_smorest
@@ -113,6 +113,16 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ProblemSchema
     DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+    #: the web catalog's error page (``status, detail -> Response``, or None where the request
+    #: is not a page's): a person gets an HTML page, a program a problem
+    page_error: Callable[[int, str], Response | None] | None = None
+
+    def _problem(self, status: int, detail: str, errors=None, headers=None) -> Response:
+        if self.page_error is not None:
+            page = self.page_error(status, detail)
+            if page is not None:
+                return page
+        return problem(status, detail, errors, headers)
 
     def _register_responses(self) -> None:
         # flask-smorest documents its error responses as application/json; ours are problems.
@@ -146,12 +156,12 @@ class Api(flask_smorest.Api):
             detail = "; ".join(f"{p}: {' '.join(m)}" for p, m in errors.items())
         else:
             detail = data.get("message") or _detail(error)
-        return problem(status, detail, errors, headers)
+        return self._problem(status, detail, errors, headers)
 
     def handle_filter_error(self, error: FilterError) -> Response:
         """A filter value that names nothing or cannot be read: 400."""
-        return problem(400, str(error), {error.param: [error.message]})
+        return self._problem(400, str(error), {error.param: [error.message]})
 
     def handle_not_found(self, error: Exception) -> Response:
         """An unknown dataset or region in the path: 404."""
-        return problem(404, str(error))
+        return self._problem(404, str(error))

@@ -13,6 +13,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from opendata.api import history
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint
 from opendata.api.context import connection, dataset_meta, state
 from opendata.api.links import link_here
@@ -43,13 +44,9 @@ DESCRIPTION = (
 )
 
 
-def _title(texts: dict[str, str]) -> str:
-    return texts.get("id") or texts.get("en") or ""
-
-
 @blp.route("/datasets/<dataset_id>/observations.jsonstat")
 class ObservationJsonStat(MethodView):
-    @blp.versioned(keep=False)
+    @blp.versioned(keep=False, lang=True)
     @blp.arguments(ObservationFilterArgs, location="query")
     @blp.response(
         200,
@@ -84,7 +81,7 @@ class ObservationJsonStat(MethodView):
         }
         described = Described(
             dataset_id,
-            _title(info.title),
+            languages.text(info.title),
             source=info.source.title,
             updated=history.rfc3339(info.data_changed_at),
             href=link_here(urlencode(list(request.args.items(multi=True)), safe=",:")),

@@ -10,12 +10,14 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 
+from opendata import downloads
 from opendata.api import history
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Codes, Count, Text
 from opendata.api.history import HistoryArgs
+from opendata.api.lang import lang_field
 from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
 from opendata.filters import (
     check_dimensions,
@@ -105,6 +107,8 @@ class ObservationFilterArgs(QueryArgs):
             f"({_PERIODS}): `to=2020` keeps `2020-Q4` and `2020`."
         },
     )
+
+    lang = lang_field()
 
     @ma.pre_load
     def _without_dimensions(self, data, **_kwargs):
@@ -266,6 +270,17 @@ AS_OF_HEADER = {
     "the harvest run whose data it shows), RFC 3339 UTC; absent before the first harvest.",
     "schema": {"type": "string"},
 }
+REPR_DIGEST_HEADER = {
+    "description": "Only on the whole dataset's CSV (no filter): the SHA-256 of the file, "
+    "`sha-256=:<base64>:` (RFC 9530), as the dataset's `downloads.csv.digest` publishes it; "
+    "absent until a harvest has made it.",
+    "schema": {"type": "string"},
+}
+TOTAL_COUNT_HEADER = {
+    "description": "The number of data rows the body holds (the header row not counted), "
+    "where it is known before the body is sent.",
+    "schema": {"type": "integer"},
+}
 DISPOSITION_HEADER = {
     "description": "`attachment` with a file name naming the dataset and the filters.",
     "schema": {"type": "string"},
@@ -423,6 +438,25 @@ def file_name(
     return stem + ".csv"
 
 
+#: the parameters that leave a CSV the whole dataset's, as its published checksum describes it
+_WHOLE = {"lang"}
+
+
+def whole_dataset() -> bool:
+    """Whether the CSV asked for is the whole dataset's (no filter, no history)."""
+    return not (set(request.args) - _WHOLE)
+
+
+def checksum(response: Response, dataset_id: str) -> None:
+    """Say what the whole dataset's CSV is, as its last data-changing harvest measured it: the
+    SHA-256 (``Repr-Digest``, RFC 9530) and the data rows (``X-Total-Count``), so that a client
+    can tell a complete download from a cut one. Nothing while the harvest has made none."""
+    made = downloads.current_csv(connection(), dataset_id)
+    if made is not None:
+        response.headers["Repr-Digest"] = downloads.repr_digest(made)
+        response.headers["X-Total-Count"] = str(made.rows)
+
+
 @blp.route("/datasets/<dataset_id>/observations.csv")
 class ObservationCsv(MethodView):
     @history.cache_control
@@ -435,7 +469,12 @@ class ObservationCsv(MethodView):
         description="RFC 4180 CSV, UTF-8: dataset, region_code, region_name, period, "
         "`<dimension>_code` and `<dimension>` per dimension, value, unit, flag, note; a target "
         "set's CSV has value_to (a range's second end, else empty) right after value.",
-        headers={"Content-Disposition": DISPOSITION_HEADER, "Opendata-Warnings": WARNINGS_HEADER},
+        headers={
+            "Content-Disposition": DISPOSITION_HEADER,
+            "Opendata-Warnings": WARNINGS_HEADER,
+            "Repr-Digest": REPR_DIGEST_HEADER,
+            "X-Total-Count": TOTAL_COUNT_HEADER,
+        },
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, dataset_id):
@@ -463,6 +502,8 @@ class ObservationCsv(MethodView):
 
         response = Response(chunks(), mimetype="text/csv")
         history.stamp(response, vintage)
+        if whole_dataset():
+            checksum(response, dataset_id)
         name = file_name(dataset_id, query, args, meta.slugs)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return warn_header(response, region_warnings(dataset_id, query))

@@ -15,6 +15,7 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
 from opendata.api.cursor import MAX_ID, checked, pack, unpack
@@ -32,7 +33,6 @@ blp = Blueprint(
 PAGE_SIZE = 20  #: hits per page by default
 MAX_PAGE_SIZE = 100
 MAX_QUESTION = 200  #: characters of ``q``: more than any title, and a bound on the work
-LANGUAGES = ("id", "en")
 #: a letter or a digit (any script): a question needs one
 _A_WORD = re.compile(r"[^\W_]")
 
@@ -122,18 +122,7 @@ class SearchQueryArgs(QueryArgs):
         },
     )
     frequency = _facet_filter("frequency", "annual", "frequencies")
-    lang = Text(
-        give="id or en",
-        pattern="id|en",
-        error="give id (Indonesian) or en (English)",
-        metadata={
-            "description": "The language of `title` and `description`: `id` (the default) or "
-            "`en`; a dataset without a text in that language gives the other one. Searching "
-            "always looks at both.",
-            "enum": list(LANGUAGES),
-            "default": "id",
-        },
-    )
+    lang = languages.lang_field()
     cursor = Text(
         give="the cursor of a page's next link",
         metadata={"description": "Where the page starts: from the `next` link of a page."},
@@ -172,9 +161,13 @@ class SearchHitSchema(ma.Schema):
     """A dataset found."""
 
     id = ma.fields.String(required=True)
-    title = ma.fields.String(required=True, metadata={"description": "In the language `lang`."})
+    title = ma.fields.String(
+        required=True, metadata={"description": "In the language asked for (`lang`)."}
+    )
     description = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "In the language `lang`."}
+        required=True,
+        allow_none=True,
+        metadata={"description": "In the language asked for (`lang`); null if it has none."},
     )
     source = ma.fields.Nested(SearchSourceSchema, required=True)
     tags = ma.fields.List(ma.fields.String(), required=True)
@@ -257,16 +250,11 @@ def _position(cursor: str) -> tuple[int, object]:
     return offset, digest
 
 
-def _in(texts: dict[str, str], lang: str) -> str | None:
-    """The text in ``lang``, else in the other language, else None."""
-    return texts.get(lang) or next(iter(texts.values()), None)
-
-
 def _item(hit: store_search.SearchHit, lang: str) -> dict:
     return {
         "id": hit.id,
-        "title": _in(hit.title, lang),
-        "description": _in(hit.description, lang),
+        "title": languages.text(hit.title, lang),
+        "description": languages.text(hit.description, lang) or None,
         "source": {"id": hit.source, "title": hit.source_title},
         "tags": list(hit.tags),
         "frequency": hit.frequency,
@@ -282,7 +270,7 @@ def _item(hit: store_search.SearchHit, lang: str) -> dict:
 
 @blp.route("/search")
 class Search(MethodView):
-    @blp.versioned
+    @blp.versioned(lang=True)
     @blp.arguments(SearchQueryArgs, location="query")
     @blp.response(
         200,
@@ -311,7 +299,7 @@ class Search(MethodView):
         next_url = None
         if offset + limit < result.total:
             next_url = next_link(pack([offset + limit, digest]))
-        lang = args.get("lang", "id")
+        lang = languages.language()
         page = {
             "query": args["q"],
             "corrected": result.corrected,

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from opendata.api import history
+from opendata.api import lang as languages
 from opendata.api.base import Blueprint
 from opendata.api.context import connection, dataset_meta, state
 from opendata.api.errors import problem
@@ -69,9 +70,8 @@ def metadata(info: queries.DatasetInfo, query_url: str, as_of: str | None) -> li
     harvest = info.last_harvest
     return [
         ("dataset", info.id),
-        ("title", info.title.get("id") or info.title.get("en")),
-        ("title (en)", info.title.get("en")),
-        ("description", info.description.get("id") or info.description.get("en")),
+        ("title", languages.text(info.title)),
+        ("description", languages.text(info.description)),
         ("source", info.source.title),
         ("source URL", info.source.url),
         ("license", info.license),
@@ -92,7 +92,7 @@ def metadata(info: queries.DatasetInfo, query_url: str, as_of: str | None) -> li
 @blp.route("/datasets/<dataset_id>/observations.xlsx")
 class ObservationXlsx(MethodView):
     @history.cache_control
-    @blp.versioned(keep=False)
+    @blp.versioned(keep=False, lang=True)
     @blp.arguments(ObservationXlsxArgs, location="query")
     @blp.response(
         200,

@@ -16,6 +16,7 @@ so that the schema's ``enum`` names them as the CSV writes them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from opendata import columns
@@ -31,10 +32,6 @@ _NAME = re.compile(r"[^a-z0-9._/-]+")
 def package_name(dataset_id: str) -> str:
     """The dataset id as a Data Package name (lower case, ``-`` for anything else)."""
     return _NAME.sub("-", dataset_id.lower()) or "dataset"
-
-
-def _text(texts: dict[str, str]) -> str:
-    return texts.get("id") or texts.get("en") or ""
 
 
 def table_schema(info: DatasetInfo, ranges: bool) -> dict[str, Any]:
@@ -116,15 +113,19 @@ def data_package(
     ranges: bool,
     csv_url: str,
     dataset_url: str,
+    text: Callable[[dict[str, str]], str],
+    checksum: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The descriptor: ``csv_url`` the CSV's absolute URL, ``dataset_url`` the dataset's."""
+    """The descriptor: ``csv_url`` the CSV's absolute URL, ``dataset_url`` the dataset's;
+    ``text`` picks the title and description in the language asked for; ``checksum``, the
+    CSV's SHA-256 (hex) and size when it is the whole dataset's (Frictionless checks them)."""
     name = package_name(info.id)
     package: dict[str, Any] = {
         "profile": "tabular-data-package",
         "name": name,
         "id": dataset_url,
-        "title": _text(info.title),
-        "description": _text(info.description),
+        "title": text(info.title),
+        "description": text(info.description),
         "homepage": dataset_url,
     }
     if info.tags:
@@ -138,17 +139,19 @@ def data_package(
     package["sources"] = [source]
     if info.data_changed_at is not None:
         package["created"] = info.data_changed_at.isoformat().replace("+00:00", "Z")
-    package["resources"] = [
-        {
-            "profile": "tabular-data-resource",
-            "name": name,
-            "path": csv_url,
-            "title": _text(info.title),
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
-            "schema": table_schema(info, ranges),
-        }
-    ]
+    resource: dict[str, Any] = {
+        "profile": "tabular-data-resource",
+        "name": name,
+        "path": csv_url,
+        "title": text(info.title),
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+        "schema": table_schema(info, ranges),
+    }
+    if checksum is not None:
+        resource["hash"] = f"sha256:{checksum[0]}"
+        resource["bytes"] = checksum[1]
+    package["resources"] = [resource]
     return package

@@ -298,8 +298,10 @@ def page_of_observations(conn: Connection, query: ObservationQuery) -> list[tupl
 
 def iter_observations(conn: Connection, query: ObservationQuery) -> Iterator[ObservationRow]:
     """Observations matching ``query`` in the stable order, streamed from the store."""
-    result = conn.execution_options(stream_results=True, yield_per=2000).execute(
-        _observation_select(query)
+    # options of this statement only: Connection.execution_options would set them on the
+    # connection for good, and its next statement (a DELETE) would be a server-side cursor too
+    result = conn.execute(
+        _observation_select(query), execution_options={"stream_results": True, "yield_per": 2000}
     )
     try:
         yield from result

@@ -24,6 +24,7 @@ the dimensions' ids), so a dimension renamed upstream keeps its series and their
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -42,7 +43,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 metadata = MetaData(
     naming_convention={
@@ -247,6 +248,22 @@ harvest_run = Table(
     Column("fingerprint", String(64)),
 )
 
+#: the checksum of a dataset's whole download (its CSV with no filter), made by the harvest that
+#: changed the data, in its transaction: valid while ``dataset.changed_run_id`` is
+#: ``changed_run_id`` and the writer's ``format_version`` is the code's
+download = Table(
+    "download",
+    metadata,
+    Column("dataset_id", ForeignKey("dataset.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),  # csv
+    Column("format_version", Integer, nullable=False),
+    Column("changed_run_id", Integer),
+    Column("sha256", String(64), nullable=False),  # hex
+    Column("bytes", BigInteger, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("made_at", DateTime, nullable=False),
+)
+
 store_meta = Table(
     "store_meta",
     metadata,
@@ -255,7 +272,7 @@ store_meta = Table(
 )
 
 
-# -- search (migration 0005) ---------------------------------------------------------------------
+# -- search (migration 0006) ---------------------------------------------------------------------
 
 #: One row per served dataset: its texts folded (lowercase, no accents, words split on anything
 #: that is not a letter or digit, ``opendata.store.search.fold``), by field for ranking, and
@@ -294,7 +311,7 @@ SEARCH_FTS = "search_fts"
 def include_name(name: str | None, _type: str, _parent_names) -> bool:
     """Alembic's filter: compare every table and index but the full-text ones (SEARCH_FTS).
 
-    They are made by migration 0005 in each store's own dialect, which SQLAlchemy's tables
+    They are made by migration 0006 in each store's own dialect, which SQLAlchemy's tables
     cannot declare.
     """
     return not (name or "").startswith(SEARCH_FTS)

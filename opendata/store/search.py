@@ -231,7 +231,7 @@ def is_indexed(conn: Connection, dataset_id: str) -> bool:
 def reindex(conn: Connection) -> int:
     """Rebuild every dataset's search document, then the vocabulary; return the documents.
 
-    Migration 0005 backfills with it. The vocabulary is counted once at the end, not document
+    Migration 0006 backfills with it. The vocabulary is counted once at the end, not document
     by document: thousands of updates of the same few rows in one transaction leave PostgreSQL
     a chain of dead row versions to walk at each one.
     """

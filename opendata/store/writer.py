@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from opendata.model import DatasetSpec, Dimension, Indicator, ParseResult
 from opendata.periods import parse_period
 from opendata.regions import RegionIndex
+from opendata.store import downloads, search
 from opendata.store import schema as t
-from opendata.store import search
 
 
 class WriteError(Exception):
@@ -142,6 +142,7 @@ def sync_regions(conn: Connection, index: RegionIndex) -> bool:
     set_meta(conn, "regions_checksum", checksum)
     if new_rows or updated or have != {(a["alias"], a["system"]) for a in aliases}:
         bump_data_version(conn)  # names and codes are served: caches and ETags must move
+        downloads.forget_all(conn)  # and every download's bytes may have changed
     return True
 
 

@@ -7,8 +7,9 @@ import pytest
 from opendata.exceptions import ConfigurationError
 
 EXPOSED = (
-    "Content-Disposition, ETag, Link, Opendata-As-Of, Opendata-Warnings, Retry-After, "
-    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Total-Count"
+    "Content-Disposition, Content-Language, ETag, Link, Opendata-As-Of, Opendata-Warnings, "
+    "Repr-Digest, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+    "X-Total-Count"
 )
 PAGE = {"Origin": "https://dashboard.example"}
 

@@ -195,7 +195,7 @@ def test_several_bad_parameters_are_reported_together(client):
     ("url", "param"),
     [
         ("/api/v1/datasets?page=2", "page"),
-        ("/api/v1/datasets/demo?lang=en", "lang"),
+        ("/api/v1/datasets/demo?lang=fr", "lang"),
         ("/api/v1/regions?level=city", "level"),
         ("/api/v1/regions?parent=12.34", "parent"),
         ("/api/v1/regions/6371?children=1", "children"),

@@ -36,17 +36,11 @@ def test_options_on_an_unknown_path_is_a_404_problem(client, url):
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_the_root_redirects_to_the_docs_for_now(client, method):
+def test_the_root_is_the_web_catalog(client, method):
     response = client.open("/", method=method)
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/docs"
-    assert client.get(response.headers["Location"]).status_code == 200
-
-
-def test_the_root_redirect_uses_the_public_url(store, make_app):
-    client = make_app(PUBLIC_URL="https://data.example.org/stats").test_client()
-    response = client.get("/", headers={"Host": "evil.example"})
-    assert response.headers["Location"] == "https://data.example.org/stats/docs"
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert client.get("/docs").status_code == 200  # the API's docs stay where they were
 
 
 def test_the_root_answers_options_too(client):

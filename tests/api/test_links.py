@@ -113,4 +113,4 @@ def test_a_forwarded_prefix_that_is_no_plain_path_is_ignored(store, make_app, pr
     assert page.headers["Link"].startswith("</api/v1/")
     dataset = client.get("/api/v1/datasets/demo", headers=headers).get_json()
     assert dataset["links"]["self"] == "/api/v1/datasets/demo"
-    assert client.get("/", headers=headers).headers["Location"] == "/docs"
+    assert 'href="/datasets/demo"' in client.get("/", headers=headers).get_data(as_text=True)

@@ -60,6 +60,15 @@ def test_the_answer_names_each_dataset_found_with_its_links_and_facets(client):
     assert client.get(first["links"]["self"]).status_code == 200
 
 
+def test_accept_language_picks_english_and_says_so(client):
+    response = client.get("/api/v1/search?q=ipm", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert (
+        response.get_json()["data"][0]["title"] == "Human Development Index (HDI) by regency/city"
+    )
+    assert response.headers["Content-Language"] == "en"
+    assert "Accept-Language" in response.headers["Vary"]
+
+
 def test_english_titles_with_lang_en_and_a_typo_corrected(client):
     answer = _get(client, "q=kemiskinnan&lang=en")
     assert answer["corrected"] == "kemiskinan"
@@ -115,7 +124,7 @@ def test_an_etag_and_304_as_every_read(client):
         ("q=a&q=b", "q", "given 2 times"),
         ("q=ipm&level=kota", "level", "give one or more of: country, province, regency"),
         ("q=ipm&source=", "source", "empty"),
-        ("q=ipm&lang=fr", "lang", "give id (Indonesian) or en (English)"),
+        ("q=ipm&lang=fr", "lang", "use id (Indonesian) or en (English)"),
         ("q=ipm&limit=0", "limit", ""),
         ("q=ipm&limit=101", "limit", "at most 100"),
         ("q=ipm&cursor=xyz", "cursor", "not a cursor of this API"),

@@ -201,7 +201,7 @@ def test_the_migration_indexes_a_store_harvested_before_it(engine, store_url):
     from opendata.store.engine import alembic_config
 
     _write(engine, _spec("demo", "Jumlah penduduk"))
-    command.downgrade(alembic_config(engine), "0004")
+    command.downgrade(alembic_config(engine), "0005")
     with engine.connect() as conn:
         assert "search_document" not in {
             name for (name,) in conn.execute(text(_TABLES[engine.dialect.name]))

@@ -1,7 +1,7 @@
 """search index: a search document per dataset, its full-text index, and the vocabulary
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 01:00:00
 
 - ``search_document``: one row per served dataset, its texts folded by field
@@ -19,8 +19,8 @@ before this revision is searchable at once.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
