@@ -24,6 +24,7 @@ from opendata.api import (
     revisions,
     runs,
     sdmx,
+    search,
     xlsx,
 )
 from opendata.api.base import SettingsPlugin
@@ -47,6 +48,7 @@ RESOURCES = (
     datapackage,
     multi,
     sdmx,
+    search,
 )
 DOCS_ASSETS = "/docs/assets/"
 API_DESCRIPTION = """\

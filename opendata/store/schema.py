@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 
 #: the Alembic revision these tables are (a test keeps it equal to the newest migration)
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 metadata = MetaData(
     naming_convention={
@@ -270,3 +270,48 @@ store_meta = Table(
     Column("key", String(40), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+# -- search (migration 0006) ---------------------------------------------------------------------
+
+#: One row per served dataset: its texts folded (lowercase, no accents, words split on anything
+#: that is not a letter or digit, ``opendata.store.search.fold``), by field for ranking, and
+#: ``words``, all of them, which the full-text index matches (SQLite: the FTS5 table
+#: ``search_fts``, rowid = ``id``; PostgreSQL: a GIN index on ``to_tsvector('simple', words)``).
+search_document = Table(
+    "search_document",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("dataset.id"), nullable=False, unique=True),
+    Column("title", Text, nullable=False),  # both languages
+    Column("tags", Text, nullable=False),
+    Column("indicators", Text, nullable=False),  # JSON: the served indicators' names, as named
+    Column("indicator_words", Text, nullable=False),  # their names folded, a line each
+    Column("body", Text, nullable=False),  # descriptions, indicators' definitions and subjects
+    Column("words", Text, nullable=False),
+    Column("tag_values", Text, nullable=False),  # its tags as the catalog has them, a line each
+    Column("levels", Text, nullable=False),  # the region levels of its served series, a line each
+)
+
+#: The vocabulary of the index, with the number of documents that have each term: where a query
+#: term that matches nothing finds its correction (a typo), the same way on both stores.
+search_term = Table(
+    "search_term",
+    metadata,
+    Column("term", String(64), primary_key=True),
+    Column("length", Integer, nullable=False, index=True),
+    Column("documents", Integer, nullable=False),
+)
+
+#: The full-text objects outside these tables (SQLite's FTS5 table, and the shadow tables SQLite
+#: makes for it; PostgreSQL's GIN index) are all named with this prefix.
+SEARCH_FTS = "search_fts"
+
+
+def include_name(name: str | None, _type: str, _parent_names) -> bool:
+    """Alembic's filter: compare every table and index but the full-text ones (SEARCH_FTS).
+
+    They are made by migration 0006 in each store's own dialect, which SQLAlchemy's tables
+    cannot declare.
+    """
+    return not (name or "").startswith(SEARCH_FTS)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from opendata.model import DatasetSpec, Dimension, Indicator, ParseResult
 from opendata.periods import parse_period
 from opendata.regions import RegionIndex
-from opendata.store import downloads
+from opendata.store import downloads, search
 from opendata.store import schema as t
 
 
@@ -791,6 +791,8 @@ def write_dataset(
         values["changed_run_id"] = run_id
         bump_data_version(conn)
     conn.execute(update(t.dataset).where(t.dataset.c.id == spec.id).values(**values))
+    if counts.data_changed or not search.is_indexed(conn, spec.id):
+        search.index_dataset(conn, spec.id)  # its titles, tags, indicators, levels: searchable
     return counts
 
 

@@ -38,6 +38,7 @@ def test_the_spec_is_openapi_3_1(client):
         "/api/v1/runs",
         "/api/v1/runs/{run_id}",
         "/api/v1/runs/{run_id}/payloads/{sha256}",
+        "/api/v1/search",
         "/healthz",
         "/api/v1/observations",
         "/api/v1/observations.csv",

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from opendata.store.schema import metadata
+from opendata.store.schema import include_name, metadata
 
 engine = context.config.attributes["engine"]
 
@@ -12,6 +12,7 @@ with engine.begin() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the full-text index, made in each dialect's own way
     )
     with context.begin_transaction():
         context.run_migrations()
