@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 from flask.views import MethodView
-from sqlalchemy import select
 
 from opendata.api import history
 from opendata.api.base import Blueprint, LangArgs
@@ -32,7 +31,6 @@ from opendata.api.xlsx import count_rows
 from opendata.formats import sdmx
 from opendata.store import history as store_history
 from opendata.store import queries
-from opendata.store import schema as t
 
 blp = Blueprint(
     "sdmx",
@@ -70,17 +68,6 @@ def layout_of(dataset_id: str) -> sdmx.Layout:
     """The SDMX ids of a dataset's structures (404 for an unknown dataset)."""
     meta = dataset_meta(dataset_id)
     return sdmx.Layout(dataset_id, tuple(meta.slugs), meta.ranges)
-
-
-def series_indicators(conn, dataset_id: str) -> dict[int, str]:
-    """{series id: indicator code} of every series of the dataset, retired ones too (``as_of``
-    serves them)."""
-    rows = conn.execute(
-        select(t.series.c.id, t.indicator.c.code)
-        .join(t.indicator, t.indicator.c.id == t.series.c.indicator_id)
-        .where(t.series.c.dataset_id == dataset_id)
-    )
-    return {series_id: code for series_id, code in rows}
 
 
 @blp.route("/datasets/<dataset_id>/structure")
@@ -168,7 +155,7 @@ def data_response(dataset_id: str, as_csv: bool) -> Response:
                 series = meta.series_dimensions_on(stream_conn)
             else:
                 series = store_history.series_dimensions(stream_conn, dataset_id)
-            indicators = series_indicators(stream_conn, dataset_id)
+            indicators = queries.series_indicators(stream_conn, dataset_id, retired=True)
             rows = queries.iter_observations(stream_conn, query)
             if as_csv:
                 for text in sdmx.write_sdmx_csv(layout, rows, series, indicators):

@@ -194,15 +194,18 @@ def series_dimensions(conn: Connection, dataset_id: str) -> dict[int, dict[str, 
     return result
 
 
-def series_indicators(conn: Connection, dataset_id: str) -> dict[int, str]:
+def series_indicators(conn: Connection, dataset_id: str, retired: bool = False) -> dict[int, str]:
     """{series id: indicator code} for a dataset's served series (a row names its series, not
-    its indicator: formats with an indicator dimension, such as JSON-stat, read this)."""
-    rows = conn.execute(
+    its indicator: formats with an indicator dimension, such as JSON-stat, read this); with
+    ``retired``, its retired series' too (``as_of`` serves them)."""
+    stmt = (
         select(t.series.c.id, t.indicator.c.code)
         .join(t.indicator, t.indicator.c.id == t.series.c.indicator_id)
-        .where(t.series.c.dataset_id == dataset_id, t.series.c.retired_run_id.is_(None))
+        .where(t.series.c.dataset_id == dataset_id)
     )
-    return {series_id: code for series_id, code in rows}
+    if not retired:
+        stmt = stmt.where(t.series.c.retired_run_id.is_(None))
+    return {series_id: code for series_id, code in conn.execute(stmt)}
 
 
 def dataset_regions(conn: Connection, dataset_id: str) -> frozenset[str]:

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from flask import Response, render_template, request
 from flask.views import MethodView
-from werkzeug.exceptions import BadRequest
 
 from opendata import downloads
 from opendata.api import lang as languages
@@ -27,10 +26,11 @@ from opendata.filters import (
     resolve_regions,
     split_codes,
 )
+from opendata.regions import LEVELS
 from opendata.store import queries
 from opendata.web import feed, figures
 from opendata.web.charts import bar_chart, line_chart, sparkline
-from opendata.web.i18n import moment, number, word
+from opendata.web.i18n import WORDS, moment, number, word
 
 blp = Blueprint(
     "web",
@@ -356,10 +356,63 @@ class RegionPage(MethodView):
 
 @blp.route("/search")
 class SearchPage(MethodView):
-    @blp.versioned(runs=True, fresh=True, lang=True)
+    @blp.versioned(lang=True)
     def get(self):
         """The API's search (typos tolerated), with its facets, as a page."""
+        from opendata.store import search as store_search
+
         q = (request.args.get("q") or "").strip()
-        if len(q) > 200:
-            raise BadRequest("the search is too long: at most 200 characters")
-        return _html("search.html", q=q, found=None)
+        if len(q) > MAX_QUESTION:
+            raise FilterError("q", f"at most {MAX_QUESTION} characters")
+        filters = {
+            facet: frozenset(split_codes(request.args.getlist(facet), facet, "a value"))
+            for facet in store_search.FACETS
+            if request.args.get(facet)
+        }
+        unknown = filters.get("level", frozenset()) - set(LEVELS)
+        if unknown:
+            raise FilterError("level", f"use one of {', '.join(LEVELS)}")
+        page = request.args.get("page", "1")
+        if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+            raise FilterError("page", f"a page number from 1 to {MAX_PAGE}")
+        offset = (int(page) - 1) * RESULTS
+        query = store_search.SearchQuery(q, filters, limit=RESULTS, offset=offset)
+        found = store_search.search(connection(), query) if q else None
+        return _html(
+            "search.html",
+            q=q,
+            found=found,
+            filters=filters,
+            page=int(page),
+            pages=0 if found is None else -(-found.total // RESULTS),
+            facet_url=_facet_url,
+            facet_label=_facet_label,
+            page_of=_page_url,
+        )
+
+
+#: results a search page shows, the pages it goes to, and the longest question
+RESULTS = 20
+MAX_PAGE = 50
+MAX_QUESTION = 200
+
+
+def _facet_url(facet: str, value: str) -> str:
+    """This search with ``facet=value`` added, or taken away if it is there (page one)."""
+    current = request.args.getlist(facet)
+    chosen = {v for item in current for v in item.split(",") if v}
+    chosen ^= {value}
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in (facet, "page")]
+    query += [(facet, v) for v in sorted(chosen)]
+    return link("web.SearchPage", urlencode(query, safe=","))
+
+
+def _facet_label(facet: str, value: str) -> str:
+    """A facet value in the reader's words where the pages have some (levels, frequencies)."""
+    key = {"level": f"level_{value}", "frequency": value}.get(facet)
+    return word(key, _lang()) if key in WORDS else value
+
+
+def _page_url(number: int) -> str:
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    return link("web.SearchPage", urlencode([*query, ("page", str(number))], safe=","))

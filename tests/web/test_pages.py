@@ -260,3 +260,28 @@ def test_pages_are_small_tagged_and_load_nothing_from_elsewhere(web):
     english = web.get("/datasets/ipm-kabkota", headers={"Accept-Language": "en"})
     assert english.headers["ETag"] != first.headers["ETag"]
     assert english.headers["Content-Language"] == "en"
+
+
+def test_the_search_page_finds_through_a_typo_and_narrows_by_facet(web):
+    api = web.get("/api/v1/search?q=kemiskinnan&limit=100").json
+    found = page(web, "/search?q=kemiskinnan")
+    results = [href for href, _ in found.links if href.startswith("/datasets/")]
+    assert results == [f"/datasets/{hit['id']}" for hit in api["data"]]  # the API's order
+    html = web.get("/search?q=kemiskinnan").get_data(as_text=True)
+    assert "Menampilkan hasil untuk" in html and "<strong>kemiskinan</strong>" in html
+    facet = next(href for href, label in found.links if label == "bappeda")
+    narrowed = page(web, facet)
+    narrowed_results = [h for h, _ in narrowed.links if h.startswith("/datasets/")]
+    api_narrowed = web.get("/api/v1/search?q=kemiskinnan&tag=bappeda").json["data"]
+    assert narrowed_results == [f"/datasets/{hit['id']}" for hit in api_narrowed]
+    assert 0 < len(narrowed_results) < len(results)
+    english = web.get("/search?q=poverty&lang=en").get_data(as_text=True)
+    assert "Poverty line by regency/city" in english
+
+
+@pytest.mark.parametrize(
+    "query", ["q=kemiskinan&page=0", "q=kemiskinan&page=x", "q=" + "x" * 201, "q=a&level=planet"]
+)
+def test_a_bad_search_is_a_page_saying_what_to_change(web, query):
+    response = web.get(f"/search?{query}")
+    assert response.status_code == 400 and response.mimetype == "text/html"
