@@ -149,3 +149,8 @@ def _period_of(form: str, first: str, second: str) -> str | None:
         return month(y, int(part))
     number = MONTH_NAMES.get(part)
     return month(y, number) if number else None
+
+
+#: the frequencies a period may have (the catalog's words), and their one-letter codes as
+#: :func:`opendata.store.queries.frequency_of` computes them from a stored period
+FREQUENCY_CODES = {"annual": "Y", "semiannual": "S", "quarterly": "Q", "monthly": "M"}

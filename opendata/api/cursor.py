@@ -48,6 +48,7 @@ def filters_digest(query: ObservationQuery) -> str:
             # only when given, so that the cursors of the other filters stay as they were
             *([sorted(set(query.within)), query.level] if query.tree_regions is not None else []),
             *([query.latest] if query.latest is not None else []),
+            *([sorted(set(query.frequencies))] if query.frequencies else []),
         ]
     )
     return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()

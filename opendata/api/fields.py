@@ -71,6 +71,29 @@ class Codes(DelimitedList):
             raise ma.ValidationError(exc.message) from None
 
 
+class Choices(Codes):
+    """Comma-separated values, each one of ``choices``; an unknown one is a 400 naming them.
+    In the spec: an array whose items are an enum."""
+
+    def __init__(self, *, choices, what: str, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+        self.what = what
+        self.inner = ma.fields.String(
+            validate=ma.validate.OneOf(self.choices), metadata={"pattern": r"^[^,]*[^\s,][^,]*$"}
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
+        values = super()._deserialize(value, attr, data, **kwargs)
+        unknown = [item for item in values if item not in self.choices]
+        if unknown:
+            raise ma.ValidationError(
+                f"unknown {self.what} {', '.join(map(repr, unknown))}; "
+                f"give one or more of: {', '.join(self.choices)}"
+            )
+        return values
+
+
 class Count(ma.fields.Integer):
     """A whole number written in ASCII digits only, at least ``minimum``."""
 

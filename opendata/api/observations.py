@@ -15,7 +15,7 @@ from opendata.api import history, negotiate
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection, dataset_meta, region_index, state
 from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
-from opendata.api.fields import Codes, Count, Text
+from opendata.api.fields import Choices, Codes, Count, Text
 from opendata.api.history import HistoryArgs
 from opendata.api.lang import lang_field
 from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
@@ -33,6 +33,7 @@ from opendata.filters import (
 from opendata.formats.csv import PROFILES, write_csv
 from opendata.formats.json import with_total, write_observations
 from opendata.formats.wide import write_wide
+from opendata.periods import FREQUENCY_CODES
 from opendata.regions import LEVELS
 from opendata.store import history as store_history
 from opendata.store import queries
@@ -137,6 +138,17 @@ class ObservationFilterArgs(QueryArgs):
             "`country`, `province`, `regency` for kabupaten/kota, `district` for kecamatan) "
             "among those under `within`; without `within`, every region of this level. The "
             "`region` codes are kept whatever their level.",
+        },
+    )
+    frequency = Choices(
+        choices=FREQUENCY_CODES,
+        what="frequency",
+        give="frequencies, e.g. frequency=monthly",
+        metadata={
+            "description": "Only the periods of these frequencies: `annual` (`2024`), "
+            "`semiannual` (`2024-S1`), `quarterly` (`2024-Q3`), `monthly` (`2024-08`); "
+            "comma-separated or repeated. A table that publishes months and their year's "
+            "total gives its months with `frequency=monthly`.",
         },
     )
     latest = Count(
@@ -418,6 +430,7 @@ def common_query(
         dataset_id, resolve_regions(index, args.get("region", [])), start, end, dimensions or {}
     )
     query.latest = args.get("latest")
+    query.frequencies = tuple(FREQUENCY_CODES[name] for name in args.get("frequency", ()))
     within, level = args.get("within", []), args.get("level")
     if within or level:
         query.within = resolve_regions(index, within, "within")
@@ -569,7 +582,8 @@ def file_name(
     Built from parsed values only, never from the raw query text (a header never carries what a
     client sent): regions as BPS codes in the order asked for, periods as parsed, then each
     dimension filter (in the dataset's order) as ``<dimension id>-<codes>``, then
-    ``within-<codes>``, ``level-<level>``, ``latest-<n>``, then ``updated-after-<instant>``
+    ``within-<codes>``, ``level-<level>``, ``latest-<n>``, ``frequency-<names>``, then
+    ``updated-after-<instant>``
     and ``as-of-<instant>`` (UTC, no colons): filesystem-safe, at most five codes a filter,
     and cut to FILE_NAME_LENGTH characters (ending ``-etc``) however many filters there are.
     """
@@ -588,6 +602,8 @@ def file_name(
         parts.append(f"level-{query.level}")
     if query.latest:
         parts.append(f"latest-{query.latest}")
+    if args.get("frequency"):
+        parts.append(f"frequency-{_codes(args['frequency'])}")
     for param in ("updated_after", "as_of"):  # in UTC, without colons: 2026-04-30T170000Z
         if args.get(param):
             stamp = history.rfc3339(history.parse_instant(args[param], param)) or ""

@@ -19,7 +19,7 @@ from opendata.api import lang as languages
 from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
 from opendata.api.cursor import MAX_ID, checked, pack, unpack
-from opendata.api.fields import Codes, Count, Text
+from opendata.api.fields import Choices, Codes, Count, Text
 from opendata.api.links import link, next_link
 from opendata.regions import LEVELS
 from opendata.store import search as store_search
@@ -63,26 +63,6 @@ class Question(ma.fields.String):
         return question
 
 
-class Levels(Codes):
-    """Region levels, comma-separated or repeated; an unknown one is a 400 naming the valid ones."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.inner = ma.fields.String(
-            validate=ma.validate.OneOf(LEVELS), metadata={"pattern": r"^[^,]*[^\s,][^,]*$"}
-        )
-
-    def _deserialize(self, value, attr, data, **kwargs) -> list[str]:
-        levels = super()._deserialize(value, attr, data, **kwargs)
-        unknown = [level for level in levels if level not in LEVELS]
-        if unknown:
-            raise ma.ValidationError(
-                f"unknown level {', '.join(map(repr, unknown))}; "
-                f"give one or more of: {', '.join(LEVELS)}"
-            )
-        return levels
-
-
 def _facet_filter(name: str, example: str, what: str) -> Codes:
     return Codes(
         give=f"{what}, e.g. {name}={example}",
@@ -113,7 +93,9 @@ class SearchQueryArgs(QueryArgs):
     )
     source = _facet_filter("source", "bps", "sources")
     tag = _facet_filter("tag", "kemiskinan", "tags")
-    level = Levels(
+    level = Choices(
+        choices=LEVELS,
+        what="level",
         give=f"region levels, e.g. level=regency ({', '.join(LEVELS)})",
         metadata={
             "description": "Only datasets with figures for regions of one of these levels "

@@ -65,6 +65,8 @@ class ObservationQuery:
     tree_regions: Sequence[str] | None = None
     #: ``latest``: keep the last N periods of each series and frequency (after the other filters)
     latest: int | None = None
+    #: keep the periods of these frequencies (``Y``, ``S``, ``Q``, ``M``: :func:`frequency_of`)
+    frequencies: Sequence[str] = ()
 
     def served_regions(self) -> list[str] | None:
         """The regions served (``regions`` and ``tree_regions``), or None for every region."""
@@ -267,6 +269,8 @@ def filtered(stmt, query: ObservationQuery):
         stmt = stmt.where(o.c.period_start >= query.start)
     if query.end is not None:
         stmt = stmt.where(o.c.period_end <= query.end)
+    if query.frequencies:
+        stmt = stmt.where(frequency_of(o.c.period).in_(sorted(set(query.frequencies))))
     for slug, codes in query.dimensions.items():
         matching = (
             select(t.series_dimension.c.series_id)

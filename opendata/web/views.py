@@ -208,9 +208,13 @@ def _dataset_context(dataset_id: str) -> dict:
     }
 
 
-def _api_links(dataset_id: str, selection: figures.Selection) -> dict[str, str]:
-    """The API's URL of each format, for exactly the regions and breakdowns shown."""
+def _api_links(
+    dataset_id: str, selection: figures.Selection, shown: figures.Figures
+) -> dict[str, str]:
+    """The API's URL of each format, for exactly the regions, breakdowns and periods shown."""
     params = selection.api_params()
+    if len(shown.kinds) > 1:  # the chart shows one frequency of several
+        params.append(("frequency", shown.kind))
 
     def api(endpoint: str, extra=()) -> str:
         return link(endpoint, urlencode([*params, *extra], safe=","), dataset_id=dataset_id)
@@ -238,7 +242,7 @@ class DatasetPage(MethodView):
         """A dataset: what it is, a chart and table of the chosen figures, their downloads."""
         context = _dataset_context(dataset_id)
         selection = context["selection"]
-        links = _api_links(dataset_id, selection)
+        links = _api_links(dataset_id, selection, context["shown"])
         api_url = absolute(links["json"])
         embed_url = absolute(
             page_url("web.DatasetEmbed", selection.page_params(), dataset_id=dataset_id)

@@ -130,10 +130,12 @@ def _csv_rows(web, href: str) -> list[dict]:
         "",
         "?region=6371,6372&chart=bar",
         "?region=6300&dim.cakupan=pemprov_kalimantan_selatan_lingkup_provinsi_lapor_paman&dim.status=aduan_ditindaklanjuti",
+        "?region=6300&kind=monthly",  # one frequency of several: the download has it alone
+        "?region=6300&kind=semiannual",
     ],
 )
 def test_a_download_link_gives_exactly_what_is_shown(web, query):
-    dataset = "pengaduan-sp4n-lapor" if "cakupan" in query else "ipm-kabkota"
+    dataset = "pengaduan-sp4n-lapor" if "cakupan" in query or "kind" in query else "ipm-kabkota"
     shown = page(web, f"/datasets/{dataset}{query}")
     figures = _shown(shown.tables[0])
     rows = _csv_rows(web, shown.link("CSV"))
