@@ -179,6 +179,13 @@ def _storage_url(text: str) -> str:
     return text
 
 
+def _redis_url(text: str) -> str:
+    text = text.strip()
+    if text and urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
+    return text
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
@@ -377,6 +384,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the rate limit counts: empty for each worker's memory, or a Redis URL "
         "(`redis://127.0.0.1:6379/1`) shared by every worker and node.",
         _storage_url,
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        "A Redis URL (`redis://127.0.0.1:6379/0`) that every web worker and node shares: whole "
+        "API responses are kept there (each worker's own cache in front), keyed by the store's "
+        "data state, so a page made on one node is served by all and a harvest on any machine "
+        "is seen by every node on its next request; the rate limits count there too, unless "
+        "`OPENDATA_RATE_LIMIT_STORAGE_URL` says otherwise. Empty: each worker caches alone.",
+        _redis_url,
+    ),
+    Setting(
+        "REDIS_TTL",
+        86400,
+        "Seconds a response stays in the shared cache (`OPENDATA_REDIS_URL`) at most; entries of "
+        "an older data state are never read again, and go when this runs out (or earlier, by "
+        "Redis' own `maxmemory` policy).",
+        _positive_int,
     ),
     Setting(
         "CORS_ORIGINS",

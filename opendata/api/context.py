@@ -89,7 +89,8 @@ class ApiState:
     engine: Engine
     catalog: Mapping[str, Any] | None = None  #: dataset id -> spec, if the catalog loaded
     catalog_error: str | None = None
-    responses: VersionedCache = field(init=False)  #: whole responses, by URL
+    #: whole responses, by URL: this worker's, or shared through Redis (``shared_cache``)
+    responses: Any = field(init=False)
     derived: VersionedCache = field(init=False)  #: region index, dataset dimensions
 
     max_body: int = field(init=False)  #: larger response bodies are not kept
@@ -99,6 +100,12 @@ class ApiState:
         budget = int(self.settings.CACHE_MB * 1024 * 1024)
         self.max_body = budget // 8  # so that one URL cannot flush the cache
         self.responses = VersionedCache(budget, getsizeof=_entry_size)
+        if self.settings.REDIS_URL:
+            from opendata.api.shared_cache import SharedResponses
+
+            self.responses = SharedResponses(
+                self.responses, self.settings.REDIS_URL, self.settings.REDIS_TTL, self.max_body
+            )
         self.derived = VersionedCache(DERIVED_CACHE_SIZE)
 
 

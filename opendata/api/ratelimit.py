@@ -41,7 +41,7 @@ def init_rate_limit(app: Flask, settings: Settings) -> None:
         # one budget per client across every endpoint (default_limits would count per route)
         application_limits=[settings.RATE_LIMIT],
         application_limits_exempt_when=_exempt,
-        storage_uri=settings.RATE_LIMIT_STORAGE_URL or "memory://",
+        storage_uri=settings.RATE_LIMIT_STORAGE_URL or settings.REDIS_URL or "memory://",
         headers_enabled=True,  # X-RateLimit-Limit, -Remaining, -Reset, and Retry-After on a 429
         strategy="moving-window",
         # Redis down: count in memory meanwhile rather than refuse every request
