@@ -39,7 +39,7 @@ def _read_only_engine(settings: Settings) -> Engine:
 
     from opendata.store import make_engine
 
-    url = settings.DATABASE_URL
+    url = settings.DATABASE_READ_URL or settings.DATABASE_URL  # a replica, where there is one
     if make_url(url).get_backend_name() == "postgresql":
         options = {"options": "-c default_transaction_read_only=on", "connect_timeout": 10}
         return make_engine(url, connect_args=options)

@@ -243,6 +243,14 @@ SETTINGS: tuple[Setting, ...] = (
         _database_url,
     ),
     Setting(
+        "DATABASE_READ_URL",
+        "",
+        "SQLAlchemy URL of a read replica of the store (PostgreSQL streaming replication): "
+        "the web app reads from it, harvests and `opendata` commands write to "
+        "`OPENDATA_DATABASE_URL`. Empty: the app reads the store itself.",
+        lambda text: _database_url(text) if text.strip() else "",
+    ),
+    Setting(
         "CATALOG_DIR",
         lambda: PROJECT_DIR / "datasets",
         "Folder of the dataset catalog (`<id>.yaml` files, snapshots under `snapshots/`). "
