@@ -25,6 +25,30 @@ POSTGRES_ENV = "OPENDATA_TEST_POSTGRES_URL"
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+REDIS_ENV = "OPENDATA_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """An emptied Redis database for a test (db 14 of 127.0.0.1:6379 unless
+    ``OPENDATA_TEST_REDIS_URL`` names one), emptied again after it. Without Redis the test
+    skips, saying why; with ``CI`` set it fails (``.ci/run`` starts Redis)."""
+    import redis
+
+    url = os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/14")
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        client.close()
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but there is no Redis at {url}")
+        pytest.skip(f"no Redis at {url}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     """A migrated SQLite store with the region reference, copied for each test."""

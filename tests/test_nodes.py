@@ -8,13 +8,11 @@ the new ETag, and the old ETag is no longer "not modified".
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 
 import pytest
-import redis
 import requests
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,24 +23,9 @@ from opendata.store import make_engine
 from tests.conftest import _empty_postgres
 from tests.test_gunicorn import LIFETIME, _free_port, _wait_until_listening
 
-REDIS_URL = os.environ.get("OPENDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATASET = "gini-ratio-kabkota"
 FILE = "gini_ratio_kabkota_2021_2024.csv"
 PAGE = f"/api/v1/datasets/{DATASET}/observations?region=6303"  # Kabupaten Banjar
-
-
-@pytest.fixture
-def shared_redis():
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but there is no Redis at {REDIS_URL}")
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture
@@ -62,7 +45,7 @@ def _harvest(url: str, catalog) -> None:
 
 
 @pytest.fixture
-def nodes(postgres_server_url, shared_redis, catalog, tmp_path):
+def nodes(postgres_server_url, redis_url, catalog, tmp_path):
     """Two gunicorn nodes (one worker each) on the PostgreSQL store and the Redis."""
     if shutil.which("timeout") is None:
         pytest.skip("needs coreutils' timeout, so that gunicorn cannot outlive the tests")
@@ -80,7 +63,7 @@ def nodes(postgres_server_url, shared_redis, catalog, tmp_path):
                 "PATH": "/usr/bin:/bin",
                 "OPENDATA_DATABASE_URL": postgres_server_url,
                 "OPENDATA_CATALOG_DIR": str(catalog),
-                "OPENDATA_REDIS_URL": REDIS_URL,
+                "OPENDATA_REDIS_URL": redis_url,
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics),
                 "WEB_CONCURRENCY": "1",
                 "GUNICORN_THREADS": "2",

@@ -126,12 +126,7 @@ class SharedResponses:
         except self._errors as error:
             self._failed(error)
 
-    def get_or_make(self, version: str, key: Hashable, make: Callable[[], Any]) -> Any:
-        value = self.get(version, key)
-        if value is None:
-            value = make()
-            self.put(version, key, value)
-        return value
+    get_or_make = VersionedCache.get_or_make  # the same: get, else make and put
 
     def __len__(self) -> int:
         return len(self.local)

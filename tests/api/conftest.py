@@ -37,6 +37,18 @@ CELLS = {
 }
 
 
+def harvest_bundled(store_url: str, dataset_ids) -> None:
+    """Harvest these datasets of the bundled catalog into the store, offline, as
+    ``opendata harvest`` does (the command line: runner, checksums and all)."""
+    from click.testing import CliRunner
+
+    from opendata.cli import cli
+
+    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
+    result = CliRunner().invoke(cli, ["harvest", *dataset_ids, "--offline"], env=env)
+    assert result.exit_code == 0, result.output
+
+
 def harvest(engine, cells, dataset_id: str = "demo", regions=(DISTRICT,)):
     """Write one fake harvest of ``cells`` into the store, as the runner would."""
     result = fakes.result(cells)

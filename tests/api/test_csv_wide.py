@@ -6,12 +6,10 @@ import csv
 import io
 
 import pytest
-from click.testing import CliRunner
 
-from opendata.cli import cli
 from opendata.formats.csv import PLAIN
 from opendata.formats.wide import ChangedWhileStreaming, write_wide
-from tests.api.conftest import CELLS
+from tests.api.conftest import CELLS, harvest_bundled
 from tests.store import test_history as history
 
 URL = "/api/v1/datasets/demo/observations.csv"
@@ -175,9 +173,7 @@ DEMO = (
 
 @pytest.fixture
 def demo_client(store_url, make_app):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
-    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
-    assert result.exit_code == 0, result.output
+    harvest_bundled(store_url, DEMO)
     return make_app().test_client()
 
 

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import frictionless
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from opendata.cli import cli
 from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Record
 from opendata.store import schema as t
 from opendata.store.runs import finish_run, start_run
 from opendata.store.writer import write_dataset
 from tests import fakes
+from tests.api.conftest import harvest_bundled
 
 DEMO = (
     "pengaduan-sp4n-lapor",  # two breakdowns, flags
@@ -54,9 +53,7 @@ def serve(app):
 
 @pytest.fixture
 def demo_root(store_url, make_app):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
-    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
-    assert result.exit_code == 0, result.output
+    harvest_bundled(store_url, DEMO)
     yield from serve(make_app())
 
 

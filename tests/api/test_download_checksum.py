@@ -17,18 +17,16 @@ from dataclasses import replace
 import frictionless
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
 import harvesters
 from opendata import downloads
-from opendata.cli import cli
 from opendata.harvest import Runner
 from opendata.regions import RegionIndex
 from opendata.store import schema as t
 from opendata.store.writer import sync_regions
 from tests import fakes
-from tests.api.conftest import CELLS, DISTRICT
+from tests.api.conftest import CELLS, DISTRICT, harvest_bundled
 from tests.api.test_datapackage import serve, valid
 
 #: the bundled datasets read here: two breakdowns and flags; notes and flags; ranges
@@ -167,9 +165,7 @@ PINNED = "59d51d012561"
 
 @pytest.fixture
 def demo_client(store_url, make_app):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
-    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
-    assert result.exit_code == 0, result.output
+    harvest_bundled(store_url, DEMO)
     return make_app()
 
 

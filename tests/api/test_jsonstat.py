@@ -14,18 +14,16 @@ import math
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
 from pyjstat import pyjstat
 from sqlalchemy import select
 
-from opendata.cli import cli
 from opendata.formats import jsonstat as jsonstat_format
 from opendata.model import Dimension, DimensionValue, Indicator, ParseResult, Record
 from opendata.store import schema as t
 from opendata.store.runs import finish_run, start_run
 from opendata.store.writer import write_dataset
 from tests import fakes
-from tests.api.conftest import CELLS
+from tests.api.conftest import CELLS, harvest_bundled
 
 #: pyjstat's own Dataset.write("dataframe") calls its deprecated from_json_stat (pyjstat 2.4)
 pytestmark = pytest.mark.filterwarnings("ignore:Shouldn't use this function:DeprecationWarning")
@@ -85,9 +83,7 @@ def long_csv(client, dataset_id: str, query: str = "") -> list[dict]:
 
 @pytest.fixture
 def demo_client(store_url, make_app):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
-    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
-    assert result.exit_code == 0, result.output
+    harvest_bundled(store_url, DEMO)
     return make_app().test_client()
 
 

@@ -19,11 +19,9 @@ from decimal import Decimal
 
 import pytest
 import sdmx
-from click.testing import CliRunner
 
-from opendata.cli import cli
 from opendata.formats import sdmx as sdmx_format
-from tests.api.conftest import CELLS
+from tests.api.conftest import CELLS, harvest_bundled
 
 DEMO = (
     "pengaduan-sp4n-lapor",  # two breakdowns, flags
@@ -177,9 +175,7 @@ def test_the_sdmx_csv_is_what_sdmx1_writes_of_the_sdmx_ml(client):
 
 @pytest.fixture
 def demo_client(store_url, make_app):
-    env = {"OPENDATA_DATABASE_URL": store_url, "OPENDATA_CATALOG_DIR": ""}
-    result = CliRunner().invoke(cli, ["harvest", *DEMO, "--offline"], env=env)
-    assert result.exit_code == 0, result.output
+    harvest_bundled(store_url, DEMO)
     return make_app().test_client()
 
 

@@ -10,7 +10,6 @@ in CI.
 from __future__ import annotations
 
 import logging
-import os
 
 import pytest
 import redis
@@ -20,27 +19,19 @@ from opendata.store import queries
 from opendata.store.writer import bump_data_version
 from tests.api.conftest import CELLS, harvest
 
-URL = os.environ.get("OPENDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 PAGE = "/api/v1/datasets/demo/observations?region=6371"
 
 
 @pytest.fixture
-def shared():
-    client = redis.Redis.from_url(URL)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but there is no Redis at {URL}")
-        pytest.skip(f"no Redis at {URL}")
+def shared(redis_url):
+    client = redis.Redis.from_url(redis_url)
     yield client
-    client.flushdb()
     client.close()
 
 
 @pytest.fixture
-def nodes(store, make_app, shared):
-    return [make_app(REDIS_URL=URL).test_client() for _ in range(2)]
+def nodes(store, make_app, shared, redis_url):
+    return [make_app(REDIS_URL=redis_url).test_client() for _ in range(2)]
 
 
 def test_a_page_one_node_made_is_served_by_the_other(nodes, shared, monkeypatch):
