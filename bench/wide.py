@@ -71,17 +71,6 @@ def measure(store: Path, name: str) -> dict:
     return {"seconds": seconds, "cpu": cpu, "bytes": size, "peak_above_mib": peak - before}
 
 
-def _rows(store: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(store) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM observation o JOIN series s ON s.id = o.series_id "
-            "WHERE s.dataset_id = ? AND s.retired_run_id IS NULL AND o.withdrawn_run_id IS NULL",
-            (DATASET,),
-        ).fetchone()[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", choices=FORMATS, help=argparse.SUPPRESS)  # a child's format
@@ -91,9 +80,10 @@ def main() -> None:
         print(json.dumps(measure(args.store, args.one)))
         return
     from bench.api.generate import ensure_store
+    from bench.xlsx import dataset_rows
 
     store = ensure_store()
-    rows = _rows(store)
+    rows = dataset_rows(store)
     runs: dict[str, list[dict]] = {name: [] for name in FORMATS}
     for _ in range(ROUNDS):
         for name in FORMATS:

@@ -51,7 +51,7 @@ def measure(store: Path, suffix: str) -> dict:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert response.status_code == 200
-    rows = _rows(store)
+    rows = dataset_rows(store)
     return {
         "format": suffix,
         "rows": rows,
@@ -64,7 +64,7 @@ def measure(store: Path, suffix: str) -> dict:
     }
 
 
-def _rows(store: Path) -> int:
+def dataset_rows(store: Path) -> int:
     import sqlite3
 
     with sqlite3.connect(store) as conn:

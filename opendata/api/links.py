@@ -18,6 +18,12 @@ from flask import request, url_for
 
 from opendata.api.context import state
 
+#: the ``Link`` header of a paged list, as the OpenAPI spec documents it
+LINK_HEADER = {
+    "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
+    "schema": {"type": "string"},
+}
+
 #: a mount path a proxy may announce: segments of plain characters (never ``//host``)
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 

@@ -18,7 +18,7 @@ from opendata.api.cursor import decode_cursor, encode_cursor, filters_digest
 from opendata.api.fields import Choices, Codes, Count, Text
 from opendata.api.history import HistoryArgs
 from opendata.api.lang import lang_field
-from opendata.api.links import link_here, next_link  # noqa: F401 - next_link: revisions, achievement
+from opendata.api.links import LINK_HEADER, link_here, next_link  # noqa: F401 - next_link: revisions, achievement
 from opendata.filters import (
     FilterError,
     check_dimensions,
@@ -378,10 +378,6 @@ class ObservationPageSchema(ma.Schema):
     )
 
 
-LINK_HEADER = {
-    "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
-    "schema": {"type": "string"},
-}
 WARNINGS_HEADER = {
     "description": "The `warnings` of the request (see the JSON page), when there are any, as "
     'an RFC 8941 list of strings: `"region 6371 (Kota Banjarmasin) has no observations in '

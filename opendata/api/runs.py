@@ -21,7 +21,7 @@ from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
 from opendata.api.cursor import MAX_ID, checked, pack, unpack
 from opendata.api.fields import Codes, Count, Text, UtcTime
-from opendata.api.links import link, next_link
+from opendata.api.links import LINK_HEADER, link, next_link
 from opendata.store import run_log
 from opendata.store.run_log import STATUSES
 
@@ -263,12 +263,7 @@ class RunList(MethodView):
     @blp.response(
         200,
         RunPageSchema,
-        headers={
-            "Link": {
-                "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
-                "schema": {"type": "string"},
-            }
-        },
+        headers={"Link": LINK_HEADER},
     )
     def get(self, args):
         """Harvest runs, newest first, a page at a time

@@ -20,7 +20,7 @@ from opendata.api.base import Blueprint, QueryArgs
 from opendata.api.context import connection
 from opendata.api.cursor import MAX_ID, checked, pack, unpack
 from opendata.api.fields import Choices, Codes, Count, Text
-from opendata.api.links import link, next_link
+from opendata.api.links import LINK_HEADER, link, next_link
 from opendata.regions import LEVELS
 from opendata.store import search as store_search
 
@@ -257,12 +257,7 @@ class Search(MethodView):
     @blp.response(
         200,
         SearchPageSchema,
-        headers={
-            "Link": {
-                "description": 'The next page, `<url>; rel="next"`, on every page that has one.',
-                "schema": {"type": "string"},
-            }
-        },
+        headers={"Link": LINK_HEADER},
     )
     def get(self, args):
         """Search the datasets
